@@ -1,0 +1,63 @@
+# syntax=docker/dockerfile:1
+#
+# Tongban (通办) server image.
+#   docker build -t tongban .
+#   docker run -p 8080:8080 -v tongban-data:/var/lib/tongban tongban
+# See docker-compose.yml for the full stack (PostgreSQL + S3-compatible storage).
+
+ARG RUST_VERSION=1.95
+ARG NODE_VERSION=20
+
+# ---- Rust build ----
+FROM rust:${RUST_VERSION}-bookworm AS server-build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY backend ./backend
+# target/ is a cache mount, so the binary is copied out within the same step.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/src/target,sharing=locked \
+    cargo build --release --locked -p tongban-server --bin tongban \
+    && install -D -m 0755 target/release/tongban /out/tongban
+
+# ---- Frontend build (only if the build context has frontend/package.json) ----
+FROM node:${NODE_VERSION}-bookworm-slim AS frontend-build
+WORKDIR /src
+# The whole context is copied so this stage works whether frontend/ exists or not.
+COPY . .
+# /out/ ends up holding frontend/dist/... when there is a frontend, and nothing otherwise.
+# hadolint ignore=DL3003
+RUN --mount=type=cache,target=/root/.npm \
+    mkdir -p /out \
+    && if [ -f frontend/package.json ]; then \
+         cd frontend \
+         && npm ci \
+         && npm run build \
+         && mkdir -p /out/frontend \
+         && cp -a dist /out/frontend/dist; \
+       else \
+         echo "no frontend/package.json; skipping frontend build"; \
+       fi
+
+# ---- Runtime ----
+FROM debian:bookworm-slim
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 tongban \
+    && useradd --system --uid 10001 --gid tongban --home-dir /var/lib/tongban \
+         --no-create-home --shell /usr/sbin/nologin tongban \
+    && mkdir -p /var/lib/tongban \
+    && chown tongban:tongban /var/lib/tongban
+WORKDIR /app
+COPY --from=server-build /out/tongban /usr/local/bin/tongban
+# Copies /app/frontend/dist if the frontend was built; otherwise copies nothing.
+COPY --from=frontend-build /out/ /app/
+ENV TONGBAN_LISTEN=0.0.0.0:8080 \
+    TONGBAN_DATA_DIR=/var/lib/tongban
+VOLUME /var/lib/tongban
+EXPOSE 8080
+# Numeric, so runtimes that enforce non-root (runAsNonRoot) can verify it.
+USER 10001:10001
+CMD ["tongban", "serve"]

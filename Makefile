@@ -1,0 +1,72 @@
+# Tongban (通办) developer tasks. `make help` lists them.
+#
+# CARGO_TARGET_DIR and TEST_DATABASE_URL are taken from the environment as
+# they are (make passes its environment through to every command); this file
+# never sets them.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+NPM ?= npm
+LISTEN ?= 127.0.0.1:8080
+
+FRONTEND_DIR := frontend
+OPENAPI_SPEC := openapi/openapi.json
+
+.PHONY: help run frontend-build test test-frontend lint fmt openapi clean-data
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: frontend-build ## Build (and frontend, if any) and run the demo server on LISTEN (127.0.0.1:8080)
+	$(CARGO) run -p tongban-server --bin tongban -- serve --listen $(LISTEN) --demo
+
+# Builds frontend/dist when there is a frontend; a no-op until then.
+frontend-build:
+	@if [[ -f $(FRONTEND_DIR)/package.json ]]; then \
+		cd $(FRONTEND_DIR); \
+		if [[ ! -d node_modules || package-lock.json -nt node_modules ]]; then \
+			$(NPM) ci && touch node_modules; \
+		fi; \
+		$(NPM) run build; \
+	else \
+		echo "no $(FRONTEND_DIR)/package.json; skipping frontend build"; \
+	fi
+
+test: lint ## fmt check, clippy, all tests (PostgreSQL too if TEST_DATABASE_URL is set), OpenAPI validation
+	@if [[ -n "$${TEST_DATABASE_URL:-}" ]]; then \
+		echo "TEST_DATABASE_URL is set: integration tests also run on PostgreSQL"; \
+	else \
+		echo "TEST_DATABASE_URL is not set: integration tests run on SQLite only"; \
+	fi
+	$(CARGO) test --workspace
+	bash scripts/validate-openapi.sh
+	@$(MAKE) --no-print-directory test-frontend
+
+# Frontend tests; a no-op until frontend/package.json exists.
+test-frontend:
+	@if [[ -f $(FRONTEND_DIR)/package.json ]]; then \
+		cd $(FRONTEND_DIR) && $(NPM) ci && $(NPM) test; \
+	else \
+		echo "no $(FRONTEND_DIR)/package.json; skipping frontend tests"; \
+	fi
+
+lint: ## rustfmt check and clippy with warnings denied
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format all Rust code
+	$(CARGO) fmt --all
+
+openapi: ## Regenerate openapi/openapi.json from the server's code
+	@mkdir -p $(dir $(OPENAPI_SPEC))
+	@tmp="$(OPENAPI_SPEC).tmp.$$$$"; \
+	trap 'rm -f "$$tmp"' EXIT; \
+	$(CARGO) run -q -p tongban-server --bin tongban -- openapi > "$$tmp"; \
+	mv "$$tmp" $(OPENAPI_SPEC)
+	@echo "wrote $(OPENAPI_SPEC)"
+
+clean-data: ## Delete the local data dir ./data (database, generated JWT secret)
+	rm -rf data

@@ -1,0 +1,18 @@
+//! Database migrations for Tongban.
+//!
+//! Migrations are dated, append-only and run on both SQLite and PostgreSQL. A migration that has
+//! been released is never edited; changes go into a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_foundation;
+
+/// The ordered list of all migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,6 @@
+//! Sign-in: passwords, tokens and sessions.
+
+pub mod password;
+pub mod principal;
+pub mod service;
+pub mod tokens;

@@ -1,0 +1,134 @@
+//! Layered configuration: built-in defaults < `tongban.toml` < `TONGBAN_*` environment variables.
+//!
+//! Nested keys use a double underscore in the environment, e.g.
+//! `TONGBAN_PASSWORD_POLICY__MIN_LENGTH=12`.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// All settings of one server process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// Database URL (`sqlite://…` or `postgres://…`); defaults to a SQLite file in the data dir.
+    pub database_url: Option<SecretString>,
+    /// Directory for the SQLite database, generated keys and local files.
+    pub data_dir: PathBuf,
+    /// Create the demo college in an empty database on start.
+    pub demo: bool,
+    /// HMAC key for access tokens; generated into `<data_dir>/jwt.key` when not given.
+    pub jwt_secret: Option<SecretString>,
+    /// Lifetime of access tokens in seconds.
+    pub access_token_ttl_secs: i64,
+    /// Lifetime of refresh tokens in days.
+    pub refresh_token_ttl_days: i64,
+    /// Origins allowed by CORS (empty: same origin only).
+    pub cors_origins: Vec<String>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// Directory of the built SPA, served with a history fallback when it exists.
+    pub frontend_dir: PathBuf,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// Largest accepted JSON body in bytes.
+    pub max_json_bytes: usize,
+    /// Database pool size.
+    pub db_max_connections: u32,
+    /// Failed sign-in throttling.
+    pub login_throttle: LoginThrottle,
+    /// Password rules for new passwords.
+    pub password_policy: PasswordPolicy,
+}
+
+/// Limits on failed sign-ins within a sliding window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LoginThrottle {
+    /// Failures of one account within the window before it is locked for the rest of it.
+    pub max_failures_per_account: u32,
+    /// Failures from one client address within the window before it is locked.
+    pub max_failures_per_ip: u32,
+    /// Window length in seconds.
+    pub window_secs: i64,
+}
+
+/// What a new password must satisfy. Defaults follow MLPS 2.0 (length and three of four classes).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PasswordPolicy {
+    /// Minimum length in characters.
+    pub min_length: usize,
+    /// Maximum length in characters (argon2 cost is bounded by it).
+    pub max_length: usize,
+    /// How many of the classes lower, upper, digit, symbol a password must contain.
+    pub min_classes: usize,
+    /// Refuse passwords that contain the username.
+    pub forbid_username: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+            demo: false,
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 14,
+            cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            frontend_dir: PathBuf::from("./frontend/dist"),
+            log_format: "text".into(),
+            max_json_bytes: 1024 * 1024,
+            db_max_connections: 16,
+            login_throttle: LoginThrottle::default(),
+            password_policy: PasswordPolicy::default(),
+        }
+    }
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        LoginThrottle { max_failures_per_account: 5, max_failures_per_ip: 30, window_secs: 15 * 60 }
+    }
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy { min_length: 8, max_length: 128, min_classes: 3, forbid_username: true }
+    }
+}
+
+impl Settings {
+    /// Load settings from defaults, the TOML file (`TONGBAN_CONFIG` or `./tongban.toml`) and the environment.
+    pub fn load() -> Result<Settings, Box<figment::Error>> {
+        let file = std::env::var("TONGBAN_CONFIG").unwrap_or_else(|_| "tongban.toml".into());
+        Self::load_from(Path::new(&file))
+    }
+
+    /// Load settings with an explicit TOML file path (missing file is fine).
+    pub fn load_from(file: &Path) -> Result<Settings, Box<figment::Error>> {
+        // Defaults come from `#[serde(default)]` on every settings struct.
+        Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("TONGBAN_").ignore(&["CONFIG"]).split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database URL in force: the configured one, or the SQLite file in the data dir.
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("tongban.db").display()),
+        }
+    }
+}

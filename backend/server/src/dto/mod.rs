@@ -1,0 +1,6 @@
+//! Request and response types of the API. These are not ORM entities: they are built from models
+//! with `From`, so internal fields (password hashes, auth epochs) can never leak.
+
+pub mod auth;
+pub mod common;
+pub mod org;

@@ -1,0 +1,11 @@
+//! Database entities (sea-orm). These are persistence types only: API types live in `http`.
+
+pub mod audit_log;
+pub mod department;
+pub mod login_attempt;
+pub mod position;
+pub mod refresh_token;
+pub mod role;
+pub mod role_permission;
+pub mod user;
+pub mod user_role;

@@ -1,0 +1,230 @@
+//! Extractors: the signed-in caller, the request context, and validated bodies and queries.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::audit::AuditCtx;
+use crate::auth::principal;
+use crate::error::{AppError, ErrorCode, FieldError, Msg};
+use crate::policy::Principal;
+use crate::state::AppState;
+
+fn state(req: &HttpRequest) -> Result<&AppState, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|d| d.get_ref())
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))
+}
+
+/// The client address: the peer, or the forwarded address when the peer is a trusted proxy.
+pub fn client_ip(req: &HttpRequest) -> Option<String> {
+    let peer = req.peer_addr().map(|a| a.ip().to_string());
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| peer.as_ref().is_some_and(|p| s.settings.trusted_proxies.iter().any(|t| t == p)));
+    if trusted
+        && let Some(fwd) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(last) = fwd.rsplit(',').next().map(str::trim).filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+    {
+        return Some(last.to_owned());
+    }
+    peer
+}
+
+fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<tracing_actix_web::RequestId>().map(|r| r.to_string())
+}
+
+/// Where a request comes from, for audit records of anonymous requests.
+pub struct ReqCtx(pub AuditCtx);
+
+impl FromRequest for ReqCtx {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<ReqCtx, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(ReqCtx(AuditCtx {
+            actor_id: None,
+            actor_name: None,
+            ip: client_ip(req),
+            request_id: request_id(req),
+        })))
+    }
+}
+
+/// The signed-in caller and the audit context acting as them. Answers 401 without a valid token.
+pub struct Auth {
+    /// Who is calling and what they may do.
+    pub principal: Principal,
+    /// Audit context with the caller as actor.
+    pub ctx: AuditCtx,
+}
+
+impl FromRequest for Auth {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Auth, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let st = state(&req)?.clone();
+            let header = req
+                .headers()
+                .get(actix_web::http::header::AUTHORIZATION)
+                .ok_or_else(|| AppError::code(ErrorCode::Unauthenticated))?;
+            let value = header.to_str().map_err(|_| AppError::code(ErrorCode::TokenInvalid))?;
+            let token = value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| AppError::code(ErrorCode::Unauthenticated))?;
+            let claims = st.keys.verify(token)?;
+            let principal = principal::load(st.db.conn(), claims.sub, claims.ep).await?;
+            let ctx = AuditCtx {
+                actor_id: Some(principal.user_id),
+                actor_name: Some(principal.username.clone()),
+                ip: client_ip(&req),
+                request_id: request_id(&req),
+            };
+            Ok(Auth { principal, ctx })
+        })
+    }
+}
+
+/// Flatten validator errors into field errors with messages in both languages.
+pub fn field_errors(errs: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    flatten("", errs, &mut out);
+    out
+}
+
+fn flatten(prefix: &str, errs: &ValidationErrors, out: &mut Vec<FieldError>) {
+    for (field, kind) in errs.errors() {
+        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    out.push(FieldError::new(&path, e.code.to_string(), message(e)));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => flatten(&path, inner, out),
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    flatten(&format!("{path}[{i}]"), inner, out);
+                }
+            }
+        }
+    }
+}
+
+fn message(e: &validator::ValidationError) -> Msg {
+    let p = |k: &str| e.params.get(k).map(|v| v.to_string());
+    match e.code.as_ref() {
+        "length" => match (p("min"), p("max")) {
+            (Some(min), Some(max)) => {
+                Msg::new(format!("长度须在 {min} 到 {max} 之间"), format!("Length must be {min}–{max}"))
+            }
+            (Some(min), None) => Msg::new(format!("长度至少为 {min}"), format!("Length must be at least {min}")),
+            (None, Some(max)) => Msg::new(format!("长度不能超过 {max}"), format!("Length must be at most {max}")),
+            _ => Msg::new("长度不符合要求", "Invalid length"),
+        },
+        "range" => match (p("min"), p("max")) {
+            (Some(min), Some(max)) => {
+                Msg::new(format!("取值须在 {min} 到 {max} 之间"), format!("Must be between {min} and {max}"))
+            }
+            _ => Msg::new("取值超出范围", "Out of range"),
+        },
+        "email" => Msg::new("邮箱格式不正确", "Not a valid e-mail address"),
+        "username_format" => {
+            Msg::new("用户名须为 2–64 位小写字母、数字或 _ . -", "2–64 lower-case letters, digits, _ . or -")
+        }
+        "code_format" => Msg::new("编码须为 1–64 位字母、数字、_ 或 -", "1–64 letters, digits, _ or -"),
+        "number_format" => Msg::new("编号须为 1–32 位字母、数字或 -", "1–32 letters, digits or -"),
+        "control_characters" => Msg::new("不能包含控制字符", "Must not contain control characters"),
+        _ => Msg::new("取值无效", "Invalid value"),
+    }
+}
+
+/// Run `validate()` and turn failures into a 400.
+pub fn validate<T: Validate>(v: &T) -> Result<(), AppError> {
+    v.validate().map_err(|e| AppError::fields(field_errors(&e)))
+}
+
+/// A JSON body that has been parsed and validated.
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<ValidJson<T>, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let fut = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let body = fut.await?.into_inner();
+            validate(&body)?;
+            Ok(ValidJson(body))
+        })
+    }
+}
+
+/// Query parameters that have been parsed and validated.
+pub struct ValidQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidQuery<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<ValidQuery<T>, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let res = web::Query::<T>::from_query(req.query_string())
+            .map_err(|e| actix_web::Error::from(query_error(e)))
+            .and_then(|q| {
+                let q = q.into_inner();
+                validate(&q)?;
+                Ok(ValidQuery(q))
+            });
+        std::future::ready(res)
+    }
+}
+
+/// Map JSON body failures to problem responses.
+pub fn json_error(err: JsonPayloadError) -> AppError {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            AppError::code(ErrorCode::PayloadTooLarge)
+        }
+        JsonPayloadError::ContentType => AppError::detail(
+            ErrorCode::UnsupportedMediaType,
+            "请求体须为 application/json",
+            "The body must be application/json",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => AppError::detail(
+            ErrorCode::ValidationFailed,
+            format!("字段类型或取值不正确：{e}"),
+            format!("Wrong field type or value: {e}"),
+        ),
+        JsonPayloadError::Deserialize(e) => {
+            AppError::detail(ErrorCode::MalformedJson, format!("JSON 格式错误：{e}"), format!("Malformed JSON: {e}"))
+        }
+        other => AppError::detail(
+            ErrorCode::BadRequest,
+            format!("无法读取请求体：{other}"),
+            format!("Cannot read the body: {other}"),
+        ),
+    }
+}
+
+/// Map query-string failures to problem responses.
+pub fn query_error(err: QueryPayloadError) -> AppError {
+    AppError::detail(ErrorCode::BadRequest, format!("查询参数无效：{err}"), format!("Invalid query parameters: {err}"))
+}
+
+/// Map path failures (e.g. a malformed id) to problem responses.
+pub fn path_error(err: PathError) -> AppError {
+    AppError::detail(ErrorCode::BadRequest, format!("路径参数无效：{err}"), format!("Invalid path parameter: {err}"))
+}

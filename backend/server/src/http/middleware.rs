@@ -1,0 +1,63 @@
+//! Per-request middleware: request id header, language of error bodies, problem bodies for
+//! framework errors, security headers and metrics.
+
+use std::time::Instant;
+
+use actix_web::HttpMessage;
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{ResponseError, web};
+
+use super::problem::{EnglishBody, PROBLEM_JSON};
+use crate::error::{AppError, ErrorCode, Lang};
+use crate::state::AppState;
+
+/// The middleware function; wrap it innermost so it sees the handlers' own responses.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let lang = Lang::from_accept_language(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|r| r.to_string());
+
+    let mut res = next.call(req).await?;
+
+    // Framework answers without a body (405 from a resource) become problem responses too.
+    let is_problem =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED && !is_problem {
+        let problem = AppError::code(ErrorCode::MethodNotAllowed).error_response();
+        res = res.into_response(problem);
+    }
+    if lang == Lang::En {
+        let en = res.response().extensions().get::<EnglishBody>().cloned();
+        if let Some(en) = en {
+            res = res.map_body(|_, _| BoxBody::new(en.0));
+        }
+    }
+    let headers = res.headers_mut();
+    if let Some(id) = request_id.and_then(|id: String| HeaderValue::from_str(&id).ok()) {
+        headers.insert(HeaderName::from_static("x-request-id"), id);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if is_problem
+        || res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+    {
+        let lang_tag = if lang == Lang::En { "en" } else { "zh-CN" };
+        res.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang_tag));
+    }
+
+    if let Some(m) = metrics {
+        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        m.observe(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}

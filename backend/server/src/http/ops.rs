@@ -1,0 +1,54 @@
+//! Operations: liveness, readiness and metrics (outside `/api/v1`).
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::problem::Problem;
+use crate::error::{AppError, ErrorCode};
+use crate::state::AppState;
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(healthz).service(readyz).service(metrics);
+}
+
+/// Health status.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+}
+
+/// Liveness: the process answers. Public.
+#[utoipa::path(tag = "ops", responses((status = 200, description = "Alive", body = Health)))]
+#[get("/healthz")]
+async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+/// Readiness: the database answers. Public.
+#[utoipa::path(
+    tag = "ops",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Database unreachable", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[get("/readyz")]
+async fn readyz(st: web::Data<AppState>) -> Result<web::Json<Health>, AppError> {
+    st.db.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        AppError::Client { code: ErrorCode::ServiceUnavailable, detail: None, errors: Vec::new(), retry_after: Some(5) }
+    })?;
+    Ok(web::Json(Health { status: "ok" }))
+}
+
+/// Prometheus metrics in the text exposition format. Public on the listening address; restrict
+/// it at the proxy in production.
+#[utoipa::path(tag = "ops", responses((status = 200, description = "Metrics", body = String, content_type = "text/plain")))]
+#[get("/metrics")]
+async fn metrics(st: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(st.metrics.encode())
+}

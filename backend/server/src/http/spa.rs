@@ -1,0 +1,63 @@
+//! Serving the single-page app with a history fallback, and problem 404s for unknown API paths.
+
+use std::path::{Component, Path, PathBuf};
+
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::error::{AppError, ErrorCode};
+
+const PLACEHOLDER: &str = r#"<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>通办 Tongban</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.6">
+<h1>通办 · 一站式网上办事大厅</h1>
+<p>服务已启动。网页端尚未构建；接口文档见 <a href="/api/docs/">/api/docs/</a>。</p>
+<p>The server is running. The web app is not built yet; see the API docs at <a href="/api/docs/">/api/docs/</a>.</p>
+</body></html>"#;
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// A file under `root` for the request path, refusing anything that climbs out of it.
+fn file_for(root: &Path, path: &str) -> Option<PathBuf> {
+    let rel = Path::new(path.trim_start_matches('/'));
+    if rel.as_os_str().is_empty() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    let p = root.join(rel);
+    p.is_file().then_some(p)
+}
+
+/// The default service: problem 404 for API paths and non-GET requests, static files of the SPA,
+/// and `index.html` for every other path (client-side routing).
+pub async fn fallback(req: ServiceRequest, root: PathBuf) -> Result<ServiceResponse, actix_web::Error> {
+    let (req, _) = req.into_parts();
+    if is_api(req.path()) || !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Ok(ServiceResponse::new(req, AppError::code(ErrorCode::RouteNotFound).error_response()));
+    }
+    if let Some(file) = file_for(&root, req.path()) {
+        let res = actix_files::NamedFile::open(file)?.into_response(&req);
+        return Ok(ServiceResponse::new(req, res));
+    }
+    let res = match std::fs::read(root.join("index.html")) {
+        Ok(bytes) => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(bytes),
+        Err(_) => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(PLACEHOLDER),
+    };
+    Ok(ServiceResponse::new(req, res))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_cannot_climb_out_of_the_spa_root() {
+        let root = std::env::temp_dir();
+        assert_eq!(file_for(&root, "/../etc/passwd"), None);
+        assert_eq!(file_for(&root, "/a/../../etc/passwd"), None);
+        assert_eq!(file_for(&root, "/"), None);
+    }
+}

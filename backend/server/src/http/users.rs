@@ -1,0 +1,180 @@
+//! `/users`: accounts, passwords and role assignments (administrators).
+
+use actix_web::{HttpResponse, get, post, put, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::extract::{Auth, ValidJson, ValidQuery};
+use super::problem::Problem;
+use crate::dto::common::{Page, PageQuery};
+use crate::dto::org::{CreateUser, ResetPassword, SetUserRoles, UpdateUser, UserQuery, UserRolesView, UserView};
+use crate::error::AppError;
+use crate::services::users;
+use crate::state::AppState;
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_users)
+        .service(get_user)
+        .service(create_user)
+        .service(update_user)
+        .service(reset_user_password)
+        .service(get_user_roles)
+        .service(set_user_roles);
+}
+
+/// Users within the caller's `org.read` scope.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(UserQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of users", body = Page<UserView>),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users")]
+async fn list_users(
+    st: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<UserQuery>,
+    page: ValidQuery<PageQuery>,
+) -> Result<web::Json<Page<UserView>>, AppError> {
+    Ok(web::Json(users::list(&st, &auth.principal, &q, &page.0).await?))
+}
+
+/// One user. Reading someone else's record is audited.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user within your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}")]
+async fn get_user(st: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> Result<web::Json<UserView>, AppError> {
+    Ok(web::Json(users::get(&st, &auth.principal, &auth.ctx, *id).await?))
+}
+
+/// Create an account (`user.manage` over its department). New accounts can apply for services.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Username or number taken", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users")]
+async fn create_user(
+    st: web::Data<AppState>,
+    auth: Auth,
+    body: ValidJson<CreateUser>,
+) -> Result<HttpResponse, AppError> {
+    let v = users::create(&st, &auth.principal, &auth.ctx, body.0).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// Update an account; disabling it ends all its sessions.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, description = "Updated", body = UserView),
+        (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user within your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Rule violated", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/users/{id}")]
+async fn update_user(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: ValidJson<UpdateUser>,
+) -> Result<web::Json<UserView>, AppError> {
+    Ok(web::Json(users::update(&st, &auth.principal, &auth.ctx, *id, body.0).await?))
+}
+
+/// Set a new password for a user; all their sessions end.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = ResetPassword,
+    responses(
+        (status = 200, description = "Password set", body = UserView),
+        (status = 400, description = "Weak password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user within your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/password")]
+async fn reset_user_password(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: ValidJson<ResetPassword>,
+) -> Result<web::Json<UserView>, AppError> {
+    Ok(web::Json(users::reset_password(&st, &auth.principal, &auth.ctx, *id, body.0).await?))
+}
+
+/// A user's roles.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Roles", body = UserRolesView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user within your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}/roles")]
+async fn get_user_roles(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<UserRolesView>, AppError> {
+    Ok(web::Json(users::get_roles(&st, &auth.principal, *id).await?))
+}
+
+/// Replace a user's roles. Nobody can grant permissions they do not hold.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = SetUserRoles,
+    responses(
+        (status = 200, description = "Roles set", body = UserRolesView),
+        (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user within your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stale version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/users/{id}/roles")]
+async fn set_user_roles(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: ValidJson<SetUserRoles>,
+) -> Result<web::Json<UserRolesView>, AppError> {
+    Ok(web::Json(users::set_roles(&st, &auth.principal, &auth.ctx, *id, body.0).await?))
+}

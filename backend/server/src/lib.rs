@@ -1,0 +1,22 @@
+//! Tongban (通办): the one-stop online service hall of a college.
+//!
+//! Layers, outside in: [`http`] (routes, extractors, problem responses) → [`services`] and
+//! [`auth`] (use cases, authorisation through [`policy`], audit in the same transaction) →
+//! [`entity`] (sea-orm persistence) on [`db`]. See ARCHITECTURE.md.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod dto;
+pub mod entity;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod policy;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod time;

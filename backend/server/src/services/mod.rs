@@ -1,0 +1,35 @@
+//! Use cases. Each function authorises against the [`Principal`](crate::policy::Principal), does its
+//! work in one transaction and writes the audit record in that same transaction.
+
+pub mod audit_logs;
+pub mod departments;
+pub mod positions;
+pub mod roles;
+pub mod users;
+
+use sea_orm::{DbErr, SqlErr};
+
+use crate::error::{AppError, ErrorCode};
+
+/// Turn a unique-constraint violation (a race lost against a concurrent insert) into 409.
+pub(crate) fn unique_to_conflict(e: DbErr) -> AppError {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::code(ErrorCode::AlreadyExists),
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => AppError::code(ErrorCode::InUse),
+        _ => AppError::Db(e),
+    }
+}
+
+/// Escape `%`, `_` and `\` for a LIKE pattern and wrap it in `%…%`.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let mut s = String::with_capacity(q.len() + 2);
+    s.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}

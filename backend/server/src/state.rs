@@ -1,0 +1,21 @@
+//! Shared application state handed to every request.
+
+use std::sync::Arc;
+
+use crate::auth::tokens::JwtKeys;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::metrics::Metrics;
+
+/// Everything a request needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database.
+    pub db: Db,
+    /// Settings in force.
+    pub settings: Arc<Settings>,
+    /// Access-token keys.
+    pub keys: Arc<JwtKeys>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+}
