@@ -1,8 +1,8 @@
 # Tongban (通办) developer tasks. `make help` lists them.
 #
-# CARGO_TARGET_DIR and TEST_DATABASE_URL are taken from the environment as
-# they are (make passes its environment through to every command); this file
-# never sets them.
+# CARGO_TARGET_DIR is taken from the environment as it is. TEST_DATABASE_URL
+# (the PostgreSQL server the PostgreSQL half of the tests creates its own
+# databases on) defaults to the local server.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -11,6 +11,8 @@ SHELL := bash
 CARGO ?= cargo
 NPM ?= npm
 LISTEN ?= 127.0.0.1:8080
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export TEST_DATABASE_URL
 
 FRONTEND_DIR := frontend
 OPENAPI_SPEC := openapi/openapi.json
@@ -35,15 +37,16 @@ frontend-build:
 		echo "no $(FRONTEND_DIR)/package.json; skipping frontend build"; \
 	fi
 
-test: lint ## fmt check, clippy, all tests (PostgreSQL too if TEST_DATABASE_URL is set), OpenAPI validation
-	@if [[ -n "$${TEST_DATABASE_URL:-}" ]]; then \
-		echo "TEST_DATABASE_URL is set: integration tests also run on PostgreSQL"; \
-	else \
-		echo "TEST_DATABASE_URL is not set: integration tests run on SQLite only"; \
-	fi
-	$(CARGO) test --workspace
+test: lint ## fmt check, clippy, OpenAPI validation, frontend tests, every Rust test on SQLite and PostgreSQL
 	bash scripts/validate-openapi.sh
 	@$(MAKE) --no-print-directory test-frontend
+	@echo "PostgreSQL tests use TEST_DATABASE_URL=$$TEST_DATABASE_URL"
+	@# Rust tests run last so that their summary closes the output.
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
 
 # Frontend tests; a no-op until frontend/package.json exists.
 test-frontend:

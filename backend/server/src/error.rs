@@ -25,7 +25,6 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     RouteNotFound,
-    MethodNotAllowed,
     VersionConflict,
     AlreadyExists,
     InUse,
@@ -54,7 +53,6 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::RouteNotFound,
-        ErrorCode::MethodNotAllowed,
         ErrorCode::VersionConflict,
         ErrorCode::AlreadyExists,
         ErrorCode::InUse,
@@ -83,7 +81,6 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::RouteNotFound => "route_not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::VersionConflict => "version_conflict",
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::InUse => "in_use",
@@ -107,7 +104,6 @@ impl ErrorCode {
             | ErrorCode::RefreshTokenReused => 401,
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound | ErrorCode::RouteNotFound => 404,
-            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::VersionConflict | ErrorCode::AlreadyExists | ErrorCode::InUse => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
@@ -142,7 +138,6 @@ impl ErrorCode {
             ErrorCode::Forbidden => ("没有权限执行此操作", "You are not allowed to do this"),
             ErrorCode::NotFound => ("对象不存在", "Not found"),
             ErrorCode::RouteNotFound => ("接口不存在", "No such endpoint"),
-            ErrorCode::MethodNotAllowed => ("不支持该请求方法", "Method not allowed"),
             ErrorCode::VersionConflict => {
                 ("数据已被他人修改，请刷新后重试", "The object was changed meanwhile; reload and try again")
             }
@@ -284,6 +279,16 @@ impl AppError {
     /// A validation failure on one field.
     pub fn field(field: &str, code: &str, zh: impl Into<String>, en: impl Into<String>) -> AppError {
         AppError::fields(vec![FieldError::new(field, code, Msg::new(zh, en))])
+    }
+
+    /// 409: a unique field is already used by another object.
+    pub fn taken(field: &str, zh: impl Into<String>, en: impl Into<String>) -> AppError {
+        AppError::Client {
+            code: ErrorCode::AlreadyExists,
+            detail: None,
+            errors: vec![FieldError::new(field, "taken", Msg::new(zh, en))],
+            retry_after: None,
+        }
     }
 
     /// 404 for an object that does not exist or that the caller may not know about.

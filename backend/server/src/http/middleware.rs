@@ -1,18 +1,17 @@
-//! Per-request middleware: request id header, language of error bodies, problem bodies for
-//! framework errors, security headers and metrics.
+//! Per-request middleware: request id header, language of error bodies, security headers and metrics.
 
 use std::time::Instant;
 
 use actix_web::HttpMessage;
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
+
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{ResponseError, web};
+use actix_web::web;
 
 use super::problem::{EnglishBody, PROBLEM_JSON};
-use crate::error::{AppError, ErrorCode, Lang};
+use crate::error::Lang;
 use crate::state::AppState;
 
 /// The middleware function; wrap it innermost so it sees the handlers' own responses.
@@ -28,19 +27,14 @@ pub async fn request_context(
 
     let mut res = next.call(req).await?;
 
-    // Framework answers without a body (405 from a resource) become problem responses too.
-    let is_problem =
-        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if res.status() == StatusCode::METHOD_NOT_ALLOWED && !is_problem {
-        let problem = AppError::code(ErrorCode::MethodNotAllowed).error_response();
-        res = res.into_response(problem);
-    }
     if lang == Lang::En {
         let en = res.response().extensions().get::<EnglishBody>().cloned();
         if let Some(en) = en {
             res = res.map_body(|_, _| BoxBody::new(en.0));
         }
     }
+    let is_problem =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     let headers = res.headers_mut();
     if let Some(id) = request_id.and_then(|id: String| HeaderValue::from_str(&id).ok()) {
         headers.insert(HeaderName::from_static("x-request-id"), id);

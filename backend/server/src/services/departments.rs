@@ -80,7 +80,7 @@ pub async fn create(st: &AppState, p: &Principal, ctx: &AuditCtx, req: CreateDep
     let t = now();
     let txn = st.db.write().await?;
     if department::Entity::find().filter(department::Column::Code.eq(&req.code)).one(&*txn).await?.is_some() {
-        return Err(AppError::field("code", "taken", "部门编码已被使用", "The code is already in use"));
+        return Err(AppError::taken("code", "部门编码已被使用", "The code is already in use"));
     }
     let m = department::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -87,7 +87,7 @@ pub async fn create(st: &AppState, p: &Principal, ctx: &AuditCtx, req: CreateRol
     let perms: BTreeSet<&'static str> = req.permissions.iter().map(|p| p.as_str()).collect();
     let txn = st.db.write().await?;
     if role::Entity::find().filter(role::Column::Code.eq(&req.code)).one(&*txn).await?.is_some() {
-        return Err(AppError::field("code", "taken", "角色编码已被使用", "The code is already in use"));
+        return Err(AppError::taken("code", "角色编码已被使用", "The code is already in use"));
     }
     let t = now();
     let m = role::ActiveModel {

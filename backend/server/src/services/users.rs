@@ -19,7 +19,7 @@ use crate::dto::org::{
     UserStatus, UserView,
 };
 use crate::entity::{department, role, role_permission, user, user_role};
-use crate::error::{AppError, AppResult, FieldError, Msg};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
 use crate::policy::{DataScope, Permission, Principal, Scope, Target};
 use crate::state::AppState;
 use crate::time::now;
@@ -128,7 +128,13 @@ async fn check_identity_fields<C: ConnectionTrait>(
             Some(_) => {}
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(AppError::fields(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else if errors.iter().all(|e| e.code == "taken") {
+        Err(AppError::Client { code: ErrorCode::AlreadyExists, detail: None, errors, retry_after: None })
+    } else {
+        Err(AppError::fields(errors))
+    }
 }
 
 /// Create an account in a department the caller manages.
@@ -143,7 +149,7 @@ pub async fn create(st: &AppState, p: &Principal, ctx: &AuditCtx, req: CreateUse
     };
     let txn = st.db.write().await?;
     if user::Entity::find().filter(user::Column::Username.eq(&req.username)).one(&*txn).await?.is_some() {
-        return Err(AppError::field("username", "taken", "用户名已被使用", "The username is taken"));
+        return Err(AppError::taken("username", "用户名已被使用", "The username is taken"));
     }
     check_identity_fields(&*txn, None, req.kind, &req.student_no, &req.staff_no, req.department_id).await?;
     let t = now();
@@ -439,7 +445,7 @@ pub async fn create_admin(
     let hash = password::hash(pw.to_owned()).await?;
     let txn = db.write().await?;
     if user::Entity::find().filter(user::Column::Username.eq(username)).one(&*txn).await?.is_some() {
-        return Err(AppError::field("username", "taken", "用户名已被使用", "The username is taken"));
+        return Err(AppError::taken("username", "用户名已被使用", "The username is taken"));
     }
     let t = now();
     let id = Uuid::now_v7();

@@ -1,0 +1,8 @@
+//! Integration tests: the real server on a random port, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod org;
+mod platform;
