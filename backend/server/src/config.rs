@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// All settings of one server process.
 #[derive(Debug, Clone, Deserialize)]
@@ -21,6 +21,7 @@ pub struct Settings {
     /// Directory for the SQLite database, generated keys and local files.
     pub data_dir: PathBuf,
     /// Create the demo college in an empty database on start.
+    #[serde(deserialize_with = "lenient_bool")]
     pub demo: bool,
     /// HMAC key for access tokens; generated into `<data_dir>/jwt.key` when not given.
     pub jwt_secret: Option<SecretString>,
@@ -69,6 +70,7 @@ pub struct PasswordPolicy {
     /// How many of the classes lower, upper, digit, symbol a password must contain.
     pub min_classes: usize,
     /// Refuse passwords that contain the username.
+    #[serde(deserialize_with = "lenient_bool")]
     pub forbid_username: bool,
 }
 
@@ -129,6 +131,81 @@ impl Settings {
         match &self.database_url {
             Some(url) => url.expose_secret().to_owned(),
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("tongban.db").display()),
+        }
+    }
+}
+
+/// Booleans as people write them in environment variables: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Bool(b) => Ok(b),
+        Raw::Int(0) => Ok(false),
+        Raw::Int(1) => Ok(true),
+        Raw::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            other => Err(serde::de::Error::custom(format!("expected a boolean, found `{other}`"))),
+        },
+        Raw::Int(n) => Err(serde::de::Error::custom(format!("expected a boolean, found `{n}`"))),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error.
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load_from(Path::new("missing.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen, "127.0.0.1:8080");
+            assert!(!s.demo);
+            assert!(s.database_url().starts_with("sqlite://./data/tongban.db"), "{}", s.database_url());
+
+            jail.create_file(
+                "tongban.toml",
+                "listen = \"0.0.0.0:9000\"\ndemo = true\n[password_policy]\nmin_length = 12\n",
+            )?;
+            let s = Settings::load_from(Path::new("tongban.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen, "0.0.0.0:9000");
+            assert!(s.demo);
+            assert_eq!(s.password_policy.min_length, 12);
+            assert_eq!(s.password_policy.min_classes, 3, "unset nested keys keep their defaults");
+
+            jail.set_env("TONGBAN_LISTEN", "127.0.0.1:7000");
+            jail.set_env("TONGBAN_DEMO", "0");
+            jail.set_env("TONGBAN_PASSWORD_POLICY__MIN_LENGTH", "16");
+            jail.set_env("TONGBAN_DATABASE_URL", "postgres://u:secret@h/db");
+            let s = Settings::load_from(Path::new("tongban.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen, "127.0.0.1:7000");
+            assert!(!s.demo, "environment beats the file");
+            assert_eq!(s.password_policy.min_length, 16);
+            assert_eq!(s.database_url(), "postgres://u:secret@h/db");
+            assert!(!format!("{s:?}").contains("secret@"), "secrets are redacted in Debug output");
+
+            jail.set_env("TONGBAN_DEMO", "maybe");
+            assert!(Settings::load_from(Path::new("tongban.toml")).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn booleans_parse_leniently() {
+        for (text, want) in [("1", true), ("true", true), ("yes", true), ("on", true), ("0", false), ("off", false)] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env("TONGBAN_DEMO", text);
+                let s = Settings::load_from(Path::new("none.toml")).map_err(|e| e.to_string())?;
+                assert_eq!(s.demo, want, "{text}");
+                Ok(())
+            });
         }
     }
 }

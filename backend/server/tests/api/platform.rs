@@ -48,3 +48,58 @@ async fn docs_and_spa_are_served_locally(app: &TestApp) {
     assert_eq!(r.code(), "route_not_found");
 }
 db_test!(docs_and_spa, docs_and_spa_are_served_locally);
+
+async fn tokens_outlive_a_restart_on_the_same_data_dir(app: &TestApp) {
+    let t = app.login("student1").await;
+    let mut settings = (*app.state.settings).clone();
+    settings.listen = "127.0.0.1:0".into();
+    let second = tongban_server::startup::Application::build(settings).await.expect("second instance");
+    let port = second.port();
+    let server = second.into_server();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let res =
+        app.client.get(format!("http://127.0.0.1:{port}/api/v1/me")).bearer_auth(&t.access).send().await.expect("send");
+    assert_eq!(res.status().as_u16(), 200, "the generated signing key is kept in the data dir");
+    handle.stop(true).await;
+}
+db_test!(signing_key_persists, tokens_outlive_a_restart_on_the_same_data_dir);
+
+async fn the_command_line_migrates_seeds_and_creates_admins(app: &TestApp) {
+    let s = &app.state.settings;
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"));
+        cmd.args(args)
+            .env("TONGBAN_DATABASE_URL", s.database_url())
+            .env("TONGBAN_DATA_DIR", &s.data_dir)
+            .env_remove("TONGBAN_DEMO")
+            .env("RUST_LOG", "warn");
+        if let Some(p) = password {
+            cmd.env("TONGBAN_ADMIN_PASSWORD", p);
+        }
+        cmd.output().expect("run tongban")
+    };
+    let out = run(&["migrate"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The demo college exists already: seeding again changes nothing.
+    let before = tongban_server::services::users::count(app.state.db.conn()).await.expect("count");
+    assert!(run(&["seed", "--demo"], None).status.success());
+    assert_eq!(tongban_server::services::users::count(app.state.db.conn()).await.expect("count"), before);
+
+    let out = run(&["create-admin", "--username", "root_admin"], Some("weak"));
+    assert!(!out.status.success(), "weak passwords are refused");
+    let out = run(&["create-admin", "--username", "root_admin"], Some("Strong@Admin2026"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !run(&["create-admin", "--username", "root_admin"], Some("Strong@Admin2026")).status.success(),
+        "names are unique"
+    );
+    let t = app.login_with("root_admin", "Strong@Admin2026").await;
+    let me = app.get("/api/v1/me", Some(&t.access)).await.expect(200);
+    assert!(me.body["roles"].as_array().expect("roles").iter().any(|r| r["code"] == "it_admin" && r["scope"] == "all"));
+
+    let out = run(&["openapi"], None);
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(spec["openapi"], "3.1.0");
+}
+db_test!(command_line, the_command_line_migrates_seeds_and_creates_admins);
