@@ -28,7 +28,10 @@ pub async fn login(
     user_agent: Option<&str>,
 ) -> AppResult<TokenResponse> {
     let ip = ctx.ip.clone().unwrap_or_default();
-    let login_name = username.trim().to_lowercase();
+    let given = username.trim();
+    let found = find_account(st, given).await?;
+    // Throttle on the account, whichever of username, 学号 or 工号 was typed.
+    let login_name = found.as_ref().map_or_else(|| given.to_lowercase(), |u| u.username.clone());
     let t = now();
 
     if let Some(wait) = throttled(st, &login_name, &ip, t).await? {
@@ -43,15 +46,6 @@ pub async fn login(
         });
     }
 
-    let found = user::Entity::find()
-        .filter(
-            sea_orm::Condition::any()
-                .add(user::Column::Username.eq(&login_name))
-                .add(user::Column::StudentNo.eq(username.trim()))
-                .add(user::Column::StaffNo.eq(username.trim())),
-        )
-        .one(st.db.conn())
-        .await?;
     let stored = found.as_ref().and_then(|u| u.password_hash.clone());
     let ok =
         password::verify(pw.to_owned(), stored).await? && found.as_ref().is_some_and(|u| u.password_hash.is_some());
@@ -90,6 +84,19 @@ pub async fn login(
     audit::record(&*txn, &actor, Entry::new("auth.login", "user", u.id)).await?;
     txn.commit().await?;
     token_response(st, u.id, u.auth_epoch, refresh)
+}
+
+/// The account a sign-in name means: the username first, then the 学号, then the 工号.
+async fn find_account(st: &AppState, given: &str) -> AppResult<Option<user::Model>> {
+    let db = st.db.conn();
+    let by = |col: user::Column, v: String| user::Entity::find().filter(col.eq(v)).one(db);
+    if let Some(u) = by(user::Column::Username, given.to_lowercase()).await? {
+        return Ok(Some(u));
+    }
+    if let Some(u) = by(user::Column::StudentNo, given.to_owned()).await? {
+        return Ok(Some(u));
+    }
+    Ok(by(user::Column::StaffNo, given.to_owned()).await?)
 }
 
 /// Seconds to wait when the account or the address has too many recent failures.

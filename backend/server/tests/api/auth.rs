@@ -201,3 +201,18 @@ async fn disabling_an_account_revokes_its_sessions(app: &TestApp) {
     app.login("student1").await;
 }
 db_test!(disabling_revokes_sessions, disabling_an_account_revokes_its_sessions);
+
+async fn throttling_counts_the_account_whatever_name_was_typed(app: &TestApp) {
+    for name in ["student1", "2024010101", "student1"] {
+        app.try_login(name, "Wrong@Pass1").await.expect(401);
+    }
+    let r = app.try_login("2024010101", PASSWORD).await.expect(429);
+    assert_eq!(r.code(), "too_many_login_attempts");
+    let r = app.try_login("student1", PASSWORD).await.expect(429);
+    assert_eq!(r.code(), "too_many_login_attempts");
+}
+db_test!(
+    throttling_by_account_not_by_typed_name,
+    |s: &mut tongban_server::config::Settings| s.login_throttle.max_failures_per_account = 3,
+    throttling_counts_the_account_whatever_name_was_typed
+);
