@@ -5,6 +5,10 @@
 //! Everything the engine needs (the time, who holds which position, the holiday calendar) is
 //! passed in.
 
+pub mod bpmn;
 pub mod calendar;
+pub mod exec;
 pub mod expr;
 pub mod form;
+pub mod model;
+pub mod validate;
