@@ -2,5 +2,7 @@
 //! with `From`, so internal fields (password hashes, auth epochs) can never leak.
 
 pub mod auth;
+pub mod calendar;
 pub mod common;
 pub mod org;
+pub mod process;

@@ -2,8 +2,11 @@
 
 pub mod audit_log;
 pub mod department;
+pub mod holiday_year;
 pub mod login_attempt;
 pub mod position;
+pub mod process;
+pub mod process_version;
 pub mod refresh_token;
 pub mod role;
 pub mod role_permission;

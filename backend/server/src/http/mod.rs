@@ -6,11 +6,13 @@ pub mod audit;
 pub mod auth;
 pub mod departments;
 pub mod extract;
+pub mod holidays;
 pub mod me;
 pub mod middleware;
 pub mod ops;
 pub mod positions;
 pub mod problem;
+pub mod processes;
 pub mod roles;
 pub mod spa;
 pub mod users;
@@ -32,6 +34,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(users::configure)
             .configure(roles::configure)
             .configure(positions::configure)
+            .configure(processes::configure)
+            .configure(holidays::configure)
             .configure(audit::configure),
     )
     .configure(ops::configure);
@@ -66,6 +70,8 @@ impl Modify for SecurityAddon {
         (name = "users", description = "Accounts and role assignments"),
         (name = "roles", description = "Roles and permissions"),
         (name = "positions", description = "Positions: 院长, 书记, 分管院领导, heads, 辅导员"),
+        (name = "processes", description = "Process definitions, versions, lifecycle and BPMN"),
+        (name = "holidays", description = "Working-day calendar (法定节假日, 调休)"),
         (name = "audit", description = "Audit trail"),
         (name = "ops", description = "Health, readiness and metrics"),
     )

@@ -2,8 +2,10 @@
 //! work in one transaction and writes the audit record in that same transaction.
 
 pub mod audit_logs;
+pub mod calendar;
 pub mod departments;
 pub mod positions;
+pub mod processes;
 pub mod roles;
 pub mod users;
 

@@ -4,5 +4,7 @@ mod helpers;
 
 mod auth;
 mod errors;
+mod holidays;
 mod org;
 mod platform;
+mod processes;

@@ -1,0 +1,203 @@
+//! Process definition shapes. Definitions and forms travel as the engine's JSON (documented in
+//! ARCHITECTURE.md and by `GET /processes/{id}`), so the API never drifts from what runs.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::org::{validate_code, validate_text};
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $code:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $( #[serde(rename = $code)] $variant, )*
+        }
+
+        impl $name {
+            /// Stable code, as stored.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code,)* }
+            }
+
+            /// Parse a stored code.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($code => Some($name::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Lifecycle of a published version: 试运行, 上线, 下线.
+    VersionStatus { Trial => "trial", Online => "online", Offline => "offline" }
+}
+
+/// A process in lists.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessSummary {
+    /// Id.
+    pub id: Uuid,
+    /// Stable key (the BPMN process id).
+    pub key: String,
+    /// Name.
+    pub name: String,
+    /// Owning department (事项主体部门).
+    pub department_id: Option<Uuid>,
+    /// What it is for.
+    pub description: String,
+    /// Number of the version new affairs start on, if any is online.
+    pub online_version: Option<i32>,
+    /// Number of the newest published version.
+    pub latest_version: Option<i32>,
+    /// Optimistic-lock version of the draft.
+    pub version: i32,
+    /// Last change of the draft.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A process with its draft and versions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessDetail {
+    /// Summary fields.
+    #[serde(flatten)]
+    pub summary: ProcessSummary,
+    /// The working draft: a process definition (nodes, flows, assignee rules, time limits).
+    pub draft: serde_json::Value,
+    /// The draft's form definition (fields).
+    pub draft_form: serde_json::Value,
+    /// Published versions, newest first.
+    pub versions: Vec<VersionView>,
+}
+
+/// A published version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionView {
+    /// Id.
+    pub id: Uuid,
+    /// Number, from 1.
+    pub number: i32,
+    /// Lifecycle status.
+    pub status: VersionStatus,
+    /// Who may start affairs on it while in trial.
+    pub testers: Vec<Uuid>,
+    /// Who published it.
+    pub published_by: Option<Uuid>,
+    /// When.
+    pub published_at: DateTime<Utc>,
+    /// Who last changed its status.
+    pub status_changed_by: Option<Uuid>,
+    /// When.
+    pub status_changed_at: DateTime<Utc>,
+}
+
+/// A published version with its (immutable) definition and form.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionDetail {
+    /// Version fields.
+    #[serde(flatten)]
+    pub version: VersionView,
+    /// The definition as published.
+    pub definition: serde_json::Value,
+    /// The form as published.
+    pub form: serde_json::Value,
+}
+
+/// `POST /processes`.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProcess {
+    /// Stable key, also the BPMN process id.
+    #[validate(custom(function = "validate_code"))]
+    pub key: String,
+    /// Name.
+    #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    pub name: String,
+    /// Owning department.
+    pub department_id: Option<Uuid>,
+    /// What it is for.
+    #[validate(length(max = 4000))]
+    #[serde(default)]
+    pub description: String,
+    /// Initial definition; a start → end skeleton when omitted.
+    pub definition: Option<serde_json::Value>,
+    /// Initial form; empty when omitted.
+    pub form: Option<serde_json::Value>,
+}
+
+/// `PUT /processes/{id}`: replace the draft.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProcess {
+    /// Name.
+    #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    pub name: String,
+    /// Owning department.
+    pub department_id: Option<Uuid>,
+    /// What it is for.
+    #[validate(length(max = 4000))]
+    pub description: String,
+    /// The draft definition (may be incomplete; `validate` says what is missing).
+    pub definition: serde_json::Value,
+    /// The draft form.
+    pub form: serde_json::Value,
+    /// The version this update is based on.
+    pub version: i32,
+}
+
+/// One problem found by validation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DefinitionProblem {
+    /// `definition` or `form`.
+    pub part: String,
+    /// Stable code.
+    pub code: String,
+    /// The node at fault.
+    pub node: Option<String>,
+    /// The flow at fault.
+    pub flow: Option<String>,
+    /// The form field at fault.
+    pub field: Option<String>,
+    /// Explanation.
+    pub message: String,
+}
+
+/// `POST /processes/{id}/validate`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationReport {
+    /// No problems.
+    pub valid: bool,
+    /// Every problem found.
+    pub problems: Vec<DefinitionProblem>,
+}
+
+/// `POST /processes/{id}/versions`: publish the draft as a new version.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// `trial` (default; needs testers) or `online`.
+    pub status: Option<VersionStatus>,
+    /// Users who may start affairs during the trial.
+    #[validate(length(max = 200))]
+    #[serde(default)]
+    pub testers: Vec<Uuid>,
+    /// The draft version being published (guards against publishing something unseen).
+    pub version: i32,
+}
+
+/// `POST /processes/{id}/lifecycle`: move a version to another status.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleRequest {
+    /// The version number.
+    pub number: i32,
+    /// The new status. Putting a version online takes the previously online version offline;
+    /// running affairs keep the version they started on.
+    pub status: VersionStatus,
+    /// New testers (for `trial`).
+    #[validate(length(max = 200))]
+    pub testers: Option<Vec<Uuid>>,
+}
