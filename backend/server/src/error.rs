@@ -26,6 +26,8 @@ pub enum ErrorCode {
     NotFound,
     RouteNotFound,
     VersionConflict,
+    TaskAlreadyHandled,
+    AffairStateConflict,
     AlreadyExists,
     InUse,
     RuleViolation,
@@ -54,6 +56,8 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::RouteNotFound,
         ErrorCode::VersionConflict,
+        ErrorCode::TaskAlreadyHandled,
+        ErrorCode::AffairStateConflict,
         ErrorCode::AlreadyExists,
         ErrorCode::InUse,
         ErrorCode::RuleViolation,
@@ -82,6 +86,8 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::RouteNotFound => "route_not_found",
             ErrorCode::VersionConflict => "version_conflict",
+            ErrorCode::TaskAlreadyHandled => "task_already_handled",
+            ErrorCode::AffairStateConflict => "affair_state_conflict",
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::InUse => "in_use",
             ErrorCode::RuleViolation => "rule_violation",
@@ -104,7 +110,11 @@ impl ErrorCode {
             | ErrorCode::RefreshTokenReused => 401,
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound | ErrorCode::RouteNotFound => 404,
-            ErrorCode::VersionConflict | ErrorCode::AlreadyExists | ErrorCode::InUse => 409,
+            ErrorCode::VersionConflict
+            | ErrorCode::TaskAlreadyHandled
+            | ErrorCode::AffairStateConflict
+            | ErrorCode::AlreadyExists
+            | ErrorCode::InUse => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RuleViolation => 422,
@@ -140,6 +150,10 @@ impl ErrorCode {
             ErrorCode::RouteNotFound => ("接口不存在", "No such endpoint"),
             ErrorCode::VersionConflict => {
                 ("数据已被他人修改，请刷新后重试", "The object was changed meanwhile; reload and try again")
+            }
+            ErrorCode::TaskAlreadyHandled => ("该待办已被处理", "The task was already handled"),
+            ErrorCode::AffairStateConflict => {
+                ("事务当前状态不允许此操作", "The affair's current state does not allow this")
             }
             ErrorCode::AlreadyExists => ("对象已存在", "The object already exists"),
             ErrorCode::InUse => ("对象正在被使用，不能执行此操作", "The object is in use"),

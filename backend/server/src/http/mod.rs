@@ -2,6 +2,7 @@
 //!
 //! Handlers are thin: parse, authenticate, call a service, map the result.
 
+pub mod affairs;
 pub mod audit;
 pub mod auth;
 pub mod departments;
@@ -35,6 +36,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(roles::configure)
             .configure(positions::configure)
             .configure(processes::configure)
+            .configure(affairs::configure)
             .configure(holidays::configure)
             .configure(audit::configure),
     )
@@ -71,6 +73,8 @@ impl Modify for SecurityAddon {
         (name = "roles", description = "Roles and permissions"),
         (name = "positions", description = "Positions: 院长, 书记, 分管院领导, heads, 辅导员"),
         (name = "processes", description = "Process definitions, versions, lifecycle and BPMN"),
+        (name = "affairs", description = "Applying and following affairs"),
+        (name = "tasks", description = "To-do lists and handling actions"),
         (name = "holidays", description = "Working-day calendar (法定节假日, 调休)"),
         (name = "audit", description = "Audit trail"),
         (name = "ops", description = "Health, readiness and metrics"),

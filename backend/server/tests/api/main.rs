@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod affairs;
 mod auth;
 mod errors;
 mod holidays;

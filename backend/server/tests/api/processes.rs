@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::db_test;
 use crate::helpers::TestApp;
 
-fn leave_definition(admin: &str) -> Value {
+pub(crate) fn leave_definition(admin: &str) -> Value {
     json!({
         "key": "ignored", "name": "ignored",
         "nodes": [
@@ -24,7 +24,7 @@ fn leave_definition(admin: &str) -> Value {
     })
 }
 
-fn leave_form() -> Value {
+pub(crate) fn leave_form() -> Value {
     json!({ "fields": [
         { "key": "days", "label": "请假天数", "kind": { "type": "number", "min": 0.5, "max": 30 }, "required": true },
         { "key": "reason", "label": "事由", "kind": { "type": "textarea", "max_len": 500 }, "required": true },

@@ -1,0 +1,284 @@
+//! `/affairs` and `/tasks`: applying, following an affair, and handling tasks.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde_json::Value;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::extract::{Auth, ValidJson, ValidQuery};
+use super::problem::Problem;
+use crate::dto::affair::{
+    AffairSummary, AffairView, BatchApproveRequest, BatchItemResult, CreateAffair, NoteRequest, ResubmitRequest,
+    TaskActionRequest, TaskListItem, TaskListStatus, TaskQuery,
+};
+use crate::dto::common::{Page, PageQuery};
+use crate::error::AppError;
+use crate::services::affairs;
+use crate::state::AppState;
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_affair)
+        .service(list_my_affairs)
+        .service(get_affair)
+        .service(withdraw_affair)
+        .service(urge_affair)
+        .service(resubmit_affair)
+        .service(list_tasks)
+        .service(batch_approve)
+        .service(get_task)
+        .service(act_on_task);
+}
+
+/// The `Idempotency-Key` header: 1–128 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
+    match req.headers().get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let s = v.to_str().unwrap_or("");
+            if (1..=128).contains(&s.len()) && s.chars().all(|c| c.is_ascii_graphic()) {
+                Ok(Some(s.to_owned()))
+            } else {
+                Err(AppError::field(
+                    "Idempotency-Key",
+                    "invalid",
+                    "幂等键须为 1–128 个可见 ASCII 字符",
+                    "1–128 visible ASCII characters",
+                ))
+            }
+        }
+    }
+}
+
+fn respond(status: u16, body: Value) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK)).json(body)
+}
+
+/// Apply: validate the form against the published version and submit. With `Idempotency-Key`, a
+/// retry returns the first result instead of applying twice.
+#[utoipa::path(
+    tag = "affairs",
+    security(("bearer" = [])),
+    request_body = CreateAffair,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses(
+        (status = 201, description = "Submitted", body = AffairView),
+        (status = 400, description = "Invalid form", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not open for applications", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/affairs")]
+async fn create_affair(
+    st: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: ValidJson<CreateAffair>,
+) -> Result<HttpResponse, AppError> {
+    let key = idempotency_key(&req)?;
+    let (status, v) = affairs::create(&st, &auth.principal, &auth.ctx, body.0, key.as_deref()).await?;
+    Ok(respond(status, v))
+}
+
+/// My affairs, newest first.
+#[utoipa::path(
+    tag = "affairs",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of affairs", body = Page<AffairSummary>),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/affairs")]
+async fn list_my_affairs(
+    st: web::Data<AppState>,
+    auth: Auth,
+    page: ValidQuery<PageQuery>,
+) -> Result<web::Json<Page<AffairSummary>>, AppError> {
+    Ok(web::Json(affairs::list_mine(&st, &auth.principal, &page.0).await?))
+}
+
+/// One affair: form, tasks, timeline and what the caller may do.
+#[utoipa::path(
+    tag = "affairs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Affair id")),
+    responses(
+        (status = 200, description = "The affair", body = AffairView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such affair visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/affairs/{id}")]
+async fn get_affair(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<AffairView>, AppError> {
+    Ok(web::Json(affairs::get(&st, &auth.principal, *id).await?))
+}
+
+/// The applicant withdraws (撤回) before anyone handled it, or while it is returned.
+#[utoipa::path(
+    tag = "affairs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Affair id")),
+    request_body = NoteRequest,
+    responses(
+        (status = 200, description = "Withdrawn", body = AffairView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the applicant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such affair visible to you", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too late", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/affairs/{id}/withdraw")]
+async fn withdraw_affair(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: ValidJson<NoteRequest>,
+) -> Result<web::Json<Value>, AppError> {
+    Ok(web::Json(affairs::withdraw(&st, &auth.principal, &auth.ctx, *id, body.0).await?))
+}
+
+/// Remind the current handlers (催办).
+#[utoipa::path(
+    tag = "affairs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Affair id")),
+    request_body = NoteRequest,
+    responses(
+        (status = 200, description = "Reminded", body = AffairView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such affair visible to you", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not running", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/affairs/{id}/urge")]
+async fn urge_affair(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: ValidJson<NoteRequest>,
+) -> Result<web::Json<Value>, AppError> {
+    Ok(web::Json(affairs::urge(&st, &auth.principal, &auth.ctx, *id, body.0).await?))
+}
+
+/// Resubmit a returned affair with the corrected form.
+#[utoipa::path(
+    tag = "affairs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Affair id")),
+    request_body = ResubmitRequest,
+    responses(
+        (status = 200, description = "Resubmitted", body = AffairView),
+        (status = 400, description = "Invalid form", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the applicant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such affair visible to you", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not returned", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/affairs/{id}/resubmit")]
+async fn resubmit_affair(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: ValidJson<ResubmitRequest>,
+) -> Result<web::Json<Value>, AppError> {
+    Ok(web::Json(affairs::resubmit(&st, &auth.principal, &auth.ctx, *id, body.0).await?))
+}
+
+/// My to-do (待办, including group tasks I can claim) or done (已办) tasks.
+#[utoipa::path(
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(TaskQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of tasks", body = Page<TaskListItem>),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/tasks")]
+async fn list_tasks(
+    st: web::Data<AppState>,
+    auth: Auth,
+    q: web::Query<TaskQuery>,
+    page: ValidQuery<PageQuery>,
+) -> Result<web::Json<Page<TaskListItem>>, AppError> {
+    let status = q.status.unwrap_or(TaskListStatus::Todo);
+    Ok(web::Json(affairs::list_tasks(&st, &auth.principal, status, &page.0).await?))
+}
+
+/// A task's affair, as its handler sees it.
+#[utoipa::path(
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The affair of the task", body = AffairView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/tasks/{id}")]
+async fn get_task(st: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> Result<web::Json<AffairView>, AppError> {
+    Ok(web::Json(affairs::get_task(&st, &auth.principal, *id).await?))
+}
+
+/// Handle a task: approve, reject, return, transfer, delegate, add or remove signers, claim,
+/// withdraw an approval, CC or comment. Of two handlers acting at once exactly one succeeds; the
+/// other gets 409 `task_already_handled`. With `Idempotency-Key`, a retry returns the first result.
+#[utoipa::path(
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Task id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = TaskActionRequest,
+    responses(
+        (status = 200, description = "Done; the affair after the action", body = AffairView),
+        (status = 400, description = "Invalid input or field not editable", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your task", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task visible to you", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already handled, or the affair moved on", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The process does not allow it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/tasks/{id}/actions")]
+async fn act_on_task(
+    st: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: ValidJson<TaskActionRequest>,
+) -> Result<HttpResponse, AppError> {
+    let key = idempotency_key(&req)?;
+    let (status, v) = affairs::act(&st, &auth.principal, &auth.ctx, *id, body.0, key.as_deref()).await?;
+    Ok(respond(status, v))
+}
+
+/// Approve several tasks (批量审批); each is reported separately.
+#[utoipa::path(
+    tag = "tasks",
+    security(("bearer" = [])),
+    request_body = BatchApproveRequest,
+    responses(
+        (status = 200, description = "One result per task", body = Vec<BatchItemResult>),
+        (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/tasks/batch")]
+async fn batch_approve(
+    st: web::Data<AppState>,
+    auth: Auth,
+    body: ValidJson<BatchApproveRequest>,
+) -> Result<web::Json<Vec<BatchItemResult>>, AppError> {
+    Ok(web::Json(affairs::batch_approve(&st, &auth.principal, &auth.ctx, body.0).await?))
+}

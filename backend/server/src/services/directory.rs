@@ -1,0 +1,213 @@
+//! The organisation as the workflow engine sees it: assignee rules resolved over departments,
+//! positions and role grants loaded before a command runs (the engine itself does no I/O).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use tongban_engine::exec::{Directory, ResolveContext, resolve_from_data};
+use tongban_engine::model::{AssigneeRule, LeaderOf, UserId};
+use uuid::Uuid;
+
+use crate::entity::{department, position, role, user, user_role};
+use crate::error::AppResult;
+use crate::policy::Scope;
+
+/// A role grant as rules need it.
+struct Grant {
+    user: Uuid,
+    scope: Scope,
+    anchor: Option<Uuid>,
+}
+
+/// A snapshot of the organisation for one command.
+pub struct OrgDirectory {
+    parents: HashMap<Uuid, Option<Uuid>>,
+    codes: HashMap<String, Uuid>,
+    positions: Vec<position::Model>,
+    grants: HashMap<String, Vec<Grant>>,
+    user_dept: HashMap<Uuid, Option<Uuid>>,
+    inactive: HashSet<Uuid>,
+    process_department: Option<Uuid>,
+}
+
+impl OrgDirectory {
+    /// Load what the rules of a process can ask about.
+    pub async fn load<C: ConnectionTrait>(db: &C, process_department: Option<Uuid>) -> AppResult<OrgDirectory> {
+        let mut parents = HashMap::new();
+        let mut codes = HashMap::new();
+        for d in department::Entity::find().all(db).await? {
+            parents.insert(d.id, d.parent_id);
+            codes.insert(d.code, d.id);
+        }
+        let positions = position::Entity::find().all(db).await?;
+        let roles: HashMap<Uuid, String> =
+            role::Entity::find().all(db).await?.into_iter().map(|r| (r.id, r.code)).collect();
+        let mut grants: HashMap<String, Vec<Grant>> = HashMap::new();
+        for a in user_role::Entity::find().all(db).await? {
+            if let (Some(code), Some(scope)) = (roles.get(&a.role_id), Scope::parse(&a.scope)) {
+                grants.entry(code.clone()).or_default().push(Grant { user: a.user_id, scope, anchor: a.department_id });
+            }
+        }
+        let mut user_dept = HashMap::new();
+        let mut inactive = HashSet::new();
+        let rows: Vec<(Uuid, Option<Uuid>, String)> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .column(user::Column::DepartmentId)
+            .column(user::Column::Status)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, dept, status) in rows {
+            user_dept.insert(id, dept);
+            if status != "active" {
+                inactive.insert(id);
+            }
+        }
+        Ok(OrgDirectory { parents, codes, positions, grants, user_dept, inactive, process_department })
+    }
+
+    /// The department and its ancestors, nearest first.
+    fn chain(&self, dept: Option<Uuid>) -> Vec<Uuid> {
+        let mut out = Vec::new();
+        let mut cur = dept;
+        while let Some(d) = cur {
+            if out.contains(&d) || out.len() > 64 {
+                break;
+            }
+            out.push(d);
+            cur = self.parents.get(&d).copied().flatten();
+        }
+        out
+    }
+
+    /// Holders of `kind` at the nearest department up the chain that has one.
+    fn nearest(&self, kind: &str, dept: Option<Uuid>) -> Vec<Uuid> {
+        for d in self.chain(dept) {
+            let found: Vec<Uuid> = self
+                .positions
+                .iter()
+                .filter(|p| p.kind == kind && p.department_id == Some(d))
+                .map(|p| p.user_id)
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        Vec::new()
+    }
+
+    fn supervises(&self, user: Uuid, dept: Uuid) -> bool {
+        let chain = self.chain(Some(dept));
+        self.positions.iter().any(|p| {
+            p.user_id == user && p.kind == "supervising_leader" && p.department_id.is_some_and(|d| chain.contains(&d))
+        })
+    }
+
+    fn grant_reaches(&self, g: &Grant, dept: Uuid) -> bool {
+        match g.scope {
+            Scope::All => true,
+            Scope::Own => false,
+            Scope::Department => {
+                let anchor = g.anchor.or_else(|| self.user_dept.get(&g.user).copied().flatten());
+                anchor.is_some_and(|a| self.chain(Some(dept)).contains(&a))
+            }
+            Scope::Supervised => self.supervises(g.user, dept),
+        }
+    }
+
+    fn applicant_department(ctx: &ResolveContext<'_>) -> Option<Uuid> {
+        ctx.applicant_attrs.get("department_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok())
+    }
+
+    fn leader_of(&self, user: Uuid) -> Vec<Uuid> {
+        let dept = self.user_dept.get(&user).copied().flatten();
+        let heads: Vec<Uuid> = self.nearest("department_head", dept).into_iter().filter(|h| *h != user).collect();
+        if heads.is_empty() { self.nearest("supervising_leader", dept) } else { heads }
+    }
+
+    fn ids(&self, users: Vec<Uuid>) -> Vec<UserId> {
+        let mut seen = HashSet::new();
+        users
+            .into_iter()
+            .filter(|u| !self.inactive.contains(u) && self.user_dept.contains_key(u) && seen.insert(*u))
+            .map(|u| UserId(u.to_string()))
+            .collect()
+    }
+}
+
+impl Directory for OrgDirectory {
+    fn resolve(&self, rule: &AssigneeRule, ctx: &ResolveContext<'_>) -> Vec<UserId> {
+        if let Some(users) = resolve_from_data(rule, ctx) {
+            return self.ids(users.iter().filter_map(|u| u.as_str().parse().ok()).collect());
+        }
+        let applicant_dept = Self::applicant_department(ctx);
+        let users = match rule {
+            AssigneeRule::Role { code } => {
+                let targets: Vec<Uuid> = applicant_dept.into_iter().chain(self.process_department).collect();
+                self.grants
+                    .get(code)
+                    .into_iter()
+                    .flatten()
+                    .filter(|g| g.scope == Scope::All || targets.iter().any(|t| self.grant_reaches(g, *t)))
+                    .map(|g| g.user)
+                    .collect()
+            }
+            AssigneeRule::Position { kind } => {
+                let school_wide: Vec<Uuid> = self
+                    .positions
+                    .iter()
+                    .filter(|p| &p.kind == kind && p.department_id.is_none())
+                    .map(|p| p.user_id)
+                    .collect();
+                if school_wide.is_empty() { self.nearest(kind, applicant_dept) } else { school_wide }
+            }
+            AssigneeRule::ApplicantDepartmentHead => self.nearest("department_head", applicant_dept),
+            AssigneeRule::SupervisingLeader { of: LeaderOf::ApplicantDepartment } => {
+                self.nearest("supervising_leader", applicant_dept)
+            }
+            AssigneeRule::SupervisingLeader { of: LeaderOf::Department(code) } => {
+                self.nearest("supervising_leader", self.codes.get(code).copied())
+            }
+            AssigneeRule::ClassCounsellor => match applicant_dept {
+                Some(d) => self
+                    .positions
+                    .iter()
+                    .filter(|p| p.kind == "counsellor" && p.department_id == Some(d))
+                    .map(|p| p.user_id)
+                    .collect(),
+                None => Vec::new(),
+            },
+            AssigneeRule::PreviousHandlerLeader => ctx
+                .previous_handler
+                .and_then(|u| u.as_str().parse::<Uuid>().ok())
+                .map(|u| self.leader_of(u))
+                .unwrap_or_default(),
+            AssigneeRule::Users { .. } | AssigneeRule::FormField { .. } | AssigneeRule::ApplicantPicks { .. } => {
+                Vec::new()
+            }
+        };
+        self.ids(users)
+    }
+
+    fn deputy(&self, _user: &UserId, _process_key: &str, _at: DateTime<Utc>) -> Option<UserId> {
+        // Out-of-office delegation settings are not stored yet; nobody has a deputy.
+        None
+    }
+}
+
+/// Whether every id in `users` is an active account (for transfers, delegation, added signers, CC).
+pub async fn all_active<C: ConnectionTrait>(db: &C, users: &[Uuid]) -> AppResult<bool> {
+    if users.is_empty() {
+        return Ok(true);
+    }
+    let n = user::Entity::find()
+        .filter(user::Column::Id.is_in(users.to_vec()))
+        .filter(user::Column::Status.eq("active"))
+        .all(db)
+        .await?
+        .len();
+    let distinct: HashSet<&Uuid> = users.iter().collect();
+    Ok(n == distinct.len())
+}

@@ -1,0 +1,263 @@
+//! Applying and handling: affairs on published versions, task actions, concurrency, idempotency.
+
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::helpers::{TestApp, Tokens};
+use crate::processes::{leave_definition, leave_form};
+
+/// it_admin creates the leave process owned by 学工处 and publishes it (online, or as a trial for
+/// `testers`). Returns the process id.
+async fn publish_leave(app: &TestApp, testers: Option<Vec<String>>) -> String {
+    let admin = app.login("it_admin").await;
+    let me = app.get("/api/v1/me", Some(&admin.access)).await.expect(200).body;
+    let admin_id = me["user"]["id"].as_str().expect("id").to_owned();
+    let dept = app.department("xgc").await;
+    let p = app
+        .post(
+            "/api/v1/processes",
+            Some(&admin.access),
+            &json!({ "key": "leave", "name": "学生请假", "department_id": dept["id"], "definition": leave_definition(&admin_id), "form": leave_form() }),
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = p["id"].as_str().expect("id").to_owned();
+    let body = match testers {
+        Some(t) => json!({ "status": "trial", "testers": t, "version": p["version"] }),
+        None => json!({ "status": "online", "version": p["version"] }),
+    };
+    app.post(&format!("/api/v1/processes/{id}/versions"), Some(&admin.access), &body).await.expect(201);
+    id
+}
+
+fn leave_request() -> Value {
+    json!({ "process_key": "leave", "form": { "days": 2, "reason": "回家探亲" } })
+}
+
+async fn apply(app: &TestApp, who: &Tokens) -> Value {
+    app.post("/api/v1/affairs", Some(&who.access), &leave_request()).await.expect(201).body
+}
+
+fn pending_task(affair: &Value) -> String {
+    affair["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| t["status"] == "pending")
+        .and_then(|t| t["id"].as_str())
+        .expect("a pending task")
+        .to_owned()
+}
+
+async fn an_application_reaches_the_counsellor_and_completes(app: &TestApp) {
+    publish_leave(app, None).await;
+    let student = app.login("student1").await;
+    let affair = apply(app, &student).await;
+    let number = affair["number"].as_str().expect("number");
+    assert!(
+        number.starts_with("SW") && number.len() == 15 && number[2..].chars().all(|c| c.is_ascii_digit()),
+        "{number}"
+    );
+    assert_eq!(affair["status"], "submitted");
+    assert_eq!(affair["process_version"], 1);
+    assert!(affair["allowed_actions"].as_array().expect("actions").contains(&json!("withdraw")));
+    let task_id = pending_task(&affair);
+    let c1_id = app.user_id(&app.login("it_admin").await, "counsellor1").await;
+    assert_eq!(affair["tasks"][0]["assignee_id"], c1_id.as_str(), "the 辅导员 of student1's class");
+    assert!(affair["tasks"][0]["due_at"].is_string(), "a working-day due date");
+
+    // The counsellor sees it; the other class's counsellor and other students do not.
+    let c1 = app.login("counsellor1").await;
+    let todo = app.get("/api/v1/tasks", Some(&c1.access)).await.expect(200).body;
+    assert_eq!(todo["total"], 1);
+    assert_eq!(todo["items"][0]["affair_number"], number);
+    let c2 = app.login("counsellor2").await;
+    assert_eq!(app.get("/api/v1/tasks", Some(&c2.access)).await.expect(200).body["total"], 0);
+    let id = affair["id"].as_str().expect("id");
+    app.get(&format!("/api/v1/affairs/{id}"), Some(&app.login("student2").await.access)).await.expect(404);
+    let r = app
+        .post(&format!("/api/v1/tasks/{task_id}/actions"), Some(&c2.access), &json!({ "action": "approve" }))
+        .await
+        .expect(404);
+    r.code();
+
+    // Only editable fields may be changed by the handler.
+    let r = app
+        .post(
+            &format!("/api/v1/tasks/{task_id}/actions"),
+            Some(&c1.access),
+            &json!({ "action": "approve", "form_patch": { "days": 9 } }),
+        )
+        .await
+        .expect(400);
+    assert_eq!(r.body["errors"][0]["code"], "field_not_editable");
+    let done = app
+        .post(
+            &format!("/api/v1/tasks/{task_id}/actions"),
+            Some(&c1.access),
+            &json!({ "action": "approve", "comment": "同意", "form_patch": { "counsellor_opinion": "情况属实，同意" } }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["form"]["counsellor_opinion"], "情况属实，同意");
+    let actions: Vec<&str> =
+        done["history"].as_array().expect("history").iter().filter_map(|h| h["action"].as_str()).collect();
+    assert!(actions.contains(&"submitted") && actions.contains(&"approved"), "{actions:?}");
+    assert!(done["history"].as_array().expect("h").iter().any(|h| h["comment"] == "同意"));
+    let r = app
+        .post(&format!("/api/v1/tasks/{task_id}/actions"), Some(&c1.access), &json!({ "action": "approve" }))
+        .await
+        .expect(409);
+    assert_eq!(r.code(), "task_already_handled");
+    let done_list = app.get("/api/v1/tasks?status=done", Some(&c1.access)).await.expect(200).body;
+    assert_eq!(done_list["total"], 1);
+    let mine = app.get("/api/v1/affairs", Some(&student.access)).await.expect(200).body;
+    assert_eq!(mine["items"][0]["status"], "completed");
+
+    let auditor = app.login("auditor").await;
+    let logs = app
+        .get(&format!("/api/v1/audit-logs?object_type=affair&object_id={id}"), Some(&auditor.access))
+        .await
+        .expect(200)
+        .body;
+    let recorded: Vec<&str> =
+        logs["items"].as_array().expect("items").iter().filter_map(|a| a["action"].as_str()).collect();
+    assert_eq!(recorded, vec!["task.approve", "affair.submit"]);
+}
+db_test!(apply_and_approve, an_application_reaches_the_counsellor_and_completes);
+
+async fn fifty_concurrent_approvals_let_exactly_one_through(app: &TestApp) {
+    publish_leave(app, None).await;
+    let student = app.login("student1").await;
+    let affair = apply(app, &student).await;
+    let task_id = pending_task(&affair);
+    let c1 = app.login("counsellor1").await;
+    let url = format!("/api/v1/tasks/{task_id}/actions");
+    let body = json!({ "action": "approve", "comment": "同意" });
+    let results = futures_util::future::join_all((0..50).map(|_| app.post(&url, Some(&c1.access), &body))).await;
+    let ok = results.iter().filter(|r| r.status.as_u16() == 200).count();
+    let conflicts = results.iter().filter(|r| r.status.as_u16() == 409).count();
+    assert_eq!((ok, conflicts), (1, 49), "{:?}", results.iter().map(|r| r.status.as_u16()).collect::<Vec<_>>());
+    for r in results.iter().filter(|r| r.status.as_u16() == 409) {
+        assert_eq!(r.code(), "task_already_handled");
+    }
+    let id = affair["id"].as_str().expect("id");
+    let after = app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body;
+    let approvals = after["history"].as_array().expect("history").iter().filter(|h| h["action"] == "approved").count();
+    assert_eq!(approvals, 1, "history has one approval");
+}
+db_test!(concurrent_approvals, fifty_concurrent_approvals_let_exactly_one_through);
+
+async fn idempotency_keys_make_retries_safe(app: &TestApp) {
+    publish_leave(app, None).await;
+    let student = app.login("student1").await;
+    let send = |body: Value, key: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/affairs"))
+            .bearer_auth(&student.access)
+            .insert_header(("idempotency-key", key));
+        async move {
+            let mut res = req.send_json(&body).await.expect("send");
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.expect("json");
+            (status, body)
+        }
+    };
+    let (s1, first) = send(leave_request(), "apply-1").await;
+    let (s2, second) = send(leave_request(), "apply-1").await;
+    assert_eq!((s1, s2), (201, 201));
+    assert_eq!(first["number"], second["number"], "the retry returns the first result");
+    let mine = app.get("/api/v1/affairs", Some(&student.access)).await.expect(200).body;
+    assert_eq!(mine["total"], 1, "applied once");
+    let mut other = leave_request();
+    other["form"]["days"] = json!(5);
+    let (s3, body) = send(other, "apply-1").await;
+    assert_eq!(s3, 422, "{body}");
+}
+db_test!(idempotent_applications, idempotency_keys_make_retries_safe);
+
+async fn returns_resubmits_and_withdrawals(app: &TestApp) {
+    publish_leave(app, None).await;
+    let student = app.login("student1").await;
+    let c1 = app.login("counsellor1").await;
+    let bad = app
+        .post("/api/v1/affairs", Some(&student.access), &json!({ "process_key": "leave", "form": { "days": 99 } }))
+        .await
+        .expect(400);
+    let fields: Vec<&str> =
+        bad.body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+    assert!(fields.contains(&"form.days") && fields.contains(&"form.reason"), "{fields:?}");
+    app.post("/api/v1/affairs", Some(&student.access), &json!({ "process_key": "nope", "form": {} })).await.expect(400);
+
+    let affair = apply(app, &student).await;
+    let id = affair["id"].as_str().expect("id").to_owned();
+    let task_id = pending_task(&affair);
+    let returned = app
+        .post(
+            &format!("/api/v1/tasks/{task_id}/actions"),
+            Some(&c1.access),
+            &json!({ "action": "return", "return_to": "applicant", "comment": "请补充事由" }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(returned["status"], "returned");
+    let view = app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body;
+    assert!(view["allowed_actions"].as_array().expect("a").contains(&json!("resubmit")));
+    let again = app
+        .post(
+            &format!("/api/v1/affairs/{id}/resubmit"),
+            Some(&student.access),
+            &json!({ "form": { "days": 2, "reason": "回家探亲，已附车票" } }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(again["status"], "submitted", "a new round nobody has handled yet");
+    assert_eq!(again["form"]["reason"], "回家探亲，已附车票");
+    let new_task = pending_task(&again);
+    assert_ne!(new_task, task_id);
+    app.post(&format!("/api/v1/affairs/{id}/urge"), Some(&student.access), &json!({ "comment": "请尽快" }))
+        .await
+        .expect(200);
+    app.post(&format!("/api/v1/tasks/{new_task}/actions"), Some(&c1.access), &json!({ "action": "approve" }))
+        .await
+        .expect(200);
+    // Finished affairs cannot be withdrawn.
+    let r = app.post(&format!("/api/v1/affairs/{id}/withdraw"), Some(&student.access), &json!({})).await.expect(409);
+    assert_eq!(r.code(), "affair_state_conflict");
+    // Someone else cannot resubmit or withdraw it.
+    app.post(&format!("/api/v1/affairs/{id}/withdraw"), Some(&app.login("student2").await.access), &json!({}))
+        .await
+        .expect(404);
+
+    // A fresh affair is withdrawn before anyone acts; its task disappears from the to-do list.
+    let fresh = apply(app, &student).await;
+    let fid = fresh["id"].as_str().expect("id");
+    let w = app
+        .post(&format!("/api/v1/affairs/{fid}/withdraw"), Some(&student.access), &json!({ "comment": "不需要了" }))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(w["status"], "withdrawn");
+    let todo = app.get("/api/v1/tasks", Some(&c1.access)).await.expect(200).body;
+    assert_eq!(todo["total"], 0, "nothing waits: one affair completed, one withdrawn");
+}
+db_test!(return_resubmit_withdraw, returns_resubmits_and_withdrawals);
+
+async fn trial_versions_are_for_testers_and_flagged(app: &TestApp) {
+    let admin = app.login("it_admin").await;
+    let s1 = app.user_id(&admin, "student1").await;
+    publish_leave(app, Some(vec![s1])).await;
+    let tester = app.login("student1").await;
+    let affair = apply(app, &tester).await;
+    assert_eq!(affair["is_test"], true);
+    let other = app.login("student2").await;
+    let r = app.post("/api/v1/affairs", Some(&other.access), &leave_request()).await.expect(422);
+    assert_eq!(r.code(), "rule_violation");
+}
+db_test!(trial_versions, trial_versions_are_for_testers_and_flagged);
