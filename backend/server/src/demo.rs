@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::audit::{self, AuditCtx, Entry};
 use crate::auth::password;
 use crate::db::Db;
-use crate::entity::{department, position, role, user, user_role};
+use crate::entity::{department, position, process, process_version, role, user, user_role};
 use crate::error::{AppError, AppResult};
 use crate::policy::Scope;
 use crate::time::now;
@@ -157,6 +157,38 @@ const USERS: &[DemoUser] = &[
         roles: &[("handler", Scope::Department, None)],
     },
     DemoUser {
+        username: "jwc_head",
+        name: "郑教务",
+        kind: "staff",
+        number: "T3003",
+        dept: "jwc",
+        roles: &[("handler", Scope::Department, None)],
+    },
+    DemoUser {
+        username: "dzb_admin",
+        name: "党政办管理员",
+        kind: "staff",
+        number: "T6001",
+        dept: "dzb",
+        roles: &[("dept_admin", Scope::Department, None)],
+    },
+    DemoUser {
+        username: "hqbwc_admin",
+        name: "后勤处管理员",
+        kind: "staff",
+        number: "T7001",
+        dept: "hqbwc",
+        roles: &[("dept_admin", Scope::Department, None)],
+    },
+    DemoUser {
+        username: "hqbwc_staff",
+        name: "钱后勤",
+        kind: "staff",
+        number: "T7002",
+        dept: "hqbwc",
+        roles: &[("handler", Scope::Department, None)],
+    },
+    DemoUser {
         username: "auditor",
         name: "吴审计",
         kind: "staff",
@@ -199,6 +231,7 @@ const POSITIONS: &[(&str, &str, Option<&str>, &str)] = &[
     ("vp_logistics", "supervising_leader", Some("rsc"), "分管人事副院长"),
     ("vp_logistics", "supervising_leader", Some("hqbwc"), "分管后勤保卫副院长"),
     ("xgc_head", "department_head", Some("xgc"), "学生工作处处长"),
+    ("jwc_head", "department_head", Some("jwc"), "教务处处长"),
     ("counsellor1", "counsellor", Some("hj2401"), "环境监测2401班辅导员"),
     ("counsellor2", "counsellor", Some("rj2402"), "软件技术2402班辅导员"),
 ];
@@ -300,16 +333,90 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
         .insert(&*txn)
         .await?;
     }
+    let processes = seed_processes(&*txn, &depts, &users, users["it_admin"]).await?;
     audit::record(
         &*txn,
         &ctx,
         Entry::new("demo.seed", "system", "demo").after(&serde_json::json!({
-            "departments": DEPARTMENTS.len(), "users": USERS.len(), "positions": POSITIONS.len()
+            "departments": DEPARTMENTS.len(), "users": USERS.len(), "positions": POSITIONS.len(),
+            "processes": processes
         })),
     )
     .await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// The demo processes, shipped with the binary: `{key, name, department, description, category,
+/// definition, form}` with `"$user:<username>"` placeholders for people.
+const PROCESSES: &[&str] = &[
+    include_str!("../demo/processes/enrolment_certificate.json"),
+    include_str!("../demo/processes/student_leave.json"),
+    include_str!("../demo/processes/seal_application.json"),
+    include_str!("../demo/processes/meeting_room_booking.json"),
+    include_str!("../demo/processes/process_requirement_plan.json"),
+];
+
+/// Create the demo processes, each with version 1 online.
+async fn seed_processes<C: ConnectionTrait>(
+    db: &C,
+    depts: &HashMap<&str, Uuid>,
+    users: &HashMap<&str, Uuid>,
+    publisher: Uuid,
+) -> AppResult<usize> {
+    let t = now();
+    for text in PROCESSES {
+        let mut text = (*text).to_owned();
+        for (name, id) in users {
+            text = text.replace(&format!("\"$user:{name}\""), &format!("\"{id}\""));
+        }
+        if let Some(i) = text.find("$user:") {
+            let rest: String = text[i..].chars().take(40).collect();
+            return Err(AppError::Internal(anyhow::anyhow!("demo process names an unknown user: {rest}")));
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| AppError::Internal(e.into()))?;
+        let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        let report = crate::services::processes::check(&v["definition"], &v["form"]);
+        if !report.valid {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "demo process {} is invalid: {:?}",
+                field("key"),
+                report.problems
+            )));
+        }
+        let id = Uuid::now_v7();
+        process::ActiveModel {
+            id: Set(id),
+            key: Set(field("key")),
+            name: Set(field("name")),
+            department_id: Set(depts.get(field("department").as_str()).copied()),
+            description: Set(field("description")),
+            draft: Set(v["definition"].clone()),
+            draft_form: Set(v["form"].clone()),
+            created_by: Set(Some(publisher)),
+            version: Set(1),
+            created_at: Set(t),
+            updated_at: Set(t),
+        }
+        .insert(db)
+        .await?;
+        process_version::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            process_id: Set(id),
+            number: Set(1),
+            definition: Set(v["definition"].clone()),
+            form: Set(v["form"].clone()),
+            status: Set("online".into()),
+            testers: Set(serde_json::json!([])),
+            published_by: Set(Some(publisher)),
+            published_at: Set(t),
+            status_changed_by: Set(Some(publisher)),
+            status_changed_at: Set(t),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(PROCESSES.len())
 }
 
 /// Id of a department by code (tests and tools).

@@ -261,3 +261,59 @@ async fn trial_versions_are_for_testers_and_flagged(app: &TestApp) {
     assert_eq!(r.code(), "rule_violation");
 }
 db_test!(trial_versions, trial_versions_are_for_testers_and_flagged);
+
+async fn the_demo_college_runs_its_leave_process_end_to_end(app: &TestApp) {
+    let admin = app.login("it_admin").await;
+    let list = app.get("/api/v1/processes", Some(&admin.access)).await.expect(200).body;
+    let keys: Vec<&str> = list.as_array().expect("list").iter().filter_map(|p| p["key"].as_str()).collect();
+    for k in [
+        "enrolment_certificate",
+        "student_leave",
+        "seal_application",
+        "meeting_room_booking",
+        "process_requirement_plan",
+    ] {
+        assert!(keys.contains(&k), "{k} in {keys:?}");
+    }
+    assert!(list.as_array().expect("list").iter().all(|p| p["online_version"] == 1));
+
+    // Five days of leave: the counsellor, then the college's supervising leader (分管院领导).
+    let student = app.login("student1").await;
+    let form = json!({
+        "leave_type": "personal", "period": { "start": "2026-12-07", "end": "2026-12-11" }, "days": 5,
+        "reason": "家中有事", "leave_campus": "yes", "destination": "长沙", "emergency_contact": "林父",
+        "emergency_phone": "13800138000"
+    });
+    let affair = app
+        .post("/api/v1/affairs", Some(&student.access), &json!({ "process_key": "student_leave", "form": form }))
+        .await
+        .expect(201)
+        .body;
+    let c1 = app.login("counsellor1").await;
+    let t1 = pending_task(&affair);
+    let after = app
+        .post(
+            &format!("/api/v1/tasks/{t1}/actions"),
+            Some(&c1.access),
+            &json!({ "action": "approve", "form_patch": { "counsellor_opinion": "同意" } }),
+        )
+        .await
+        .expect(200)
+        .body;
+    let vp_id = app.user_id(&admin, "vp_student").await;
+    let next = after["tasks"].as_array().expect("tasks").iter().find(|t| t["status"] == "pending").expect("next task");
+    assert_eq!(next["assignee_id"], vp_id.as_str(), "the 分管院领导 of 环境工程学院");
+    let vp = app.login("vp_student").await;
+    let t2 = next["id"].as_str().expect("id");
+    let done = app
+        .post(
+            &format!("/api/v1/tasks/{t2}/actions"),
+            Some(&vp.access),
+            &json!({ "action": "approve", "comment": "同意" }),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(done["status"], "completed", "five days need no 处长; the CC goes to 学工处 and the affair completes");
+}
+db_test!(demo_leave_process, the_demo_college_runs_its_leave_process_end_to_end);

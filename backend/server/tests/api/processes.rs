@@ -216,7 +216,7 @@ async fn only_process_admins_change_processes_and_departments_see_their_own(app:
     let xgc = app.login("xgc_admin").await;
     let list = app.get("/api/v1/processes", Some(&xgc.access)).await.expect(200).body;
     let keys: Vec<&str> = list.as_array().expect("list").iter().filter_map(|p| p["key"].as_str()).collect();
-    assert_eq!(keys, vec!["leave"]);
+    assert_eq!(keys, vec!["enrolment_certificate", "leave", "student_leave"], "学工处's own processes only");
     app.get(&format!("/api/v1/processes/{}", p["id"].as_str().expect("id")), Some(&xgc.access)).await.expect(200);
     app.get(&format!("/api/v1/processes/{}", other["id"].as_str().expect("id")), Some(&xgc.access)).await.expect(404);
     let r = app
