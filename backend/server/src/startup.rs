@@ -68,6 +68,7 @@ impl Application {
         let listener = TcpListener::bind(&state.settings.listen)?;
         let port = listener.local_addr()?.port();
         let server = run(listener, state.clone())?;
+        crate::services::jobs::spawn(state.clone());
         Ok(Application { port, server, state })
     }
 

@@ -951,3 +951,42 @@ pub async fn get_task(st: &AppState, p: &Principal, task_id: Uuid) -> AppResult<
     let row = task_row(st, p, task_id).await?;
     get(st, p, row.affair_id).await
 }
+
+/// The account-less actor of system actions (service results, timers).
+fn system_principal() -> Principal {
+    Principal {
+        user_id: Uuid::nil(),
+        username: "system".into(),
+        display_name: "系统".into(),
+        department_id: None,
+        grants: Vec::new(),
+    }
+}
+
+/// Report a service call's result to the engine. A call that is no longer pending (reported
+/// before, by this or another instance) is not an error: the report is simply not needed.
+pub async fn report_service_result(
+    st: &AppState,
+    affair_id: Uuid,
+    call_id: u32,
+    ok: bool,
+    detail: Value,
+) -> AppResult<()> {
+    let p = system_principal();
+    let ctx = AuditCtx { actor_name: Some("system".into()), ..Default::default() };
+    let build = move |_: &Loaded| Ok((Action::ServiceResult { call_id, ok, detail: detail.clone() }, None));
+    match run(
+        st,
+        &p,
+        &ctx,
+        affair_id,
+        &build,
+        Meta { audit_action: "service.result", comment: None, idempotency: None },
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.error_code() == ErrorCode::AffairStateConflict => Ok(()),
+        Err(e) => Err(e),
+    }
+}

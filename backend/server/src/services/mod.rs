@@ -6,6 +6,7 @@ pub mod audit_logs;
 pub mod calendar;
 pub mod departments;
 pub mod directory;
+pub mod jobs;
 pub mod positions;
 pub mod processes;
 pub mod roles;

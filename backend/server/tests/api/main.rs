@@ -6,6 +6,7 @@ mod affairs;
 mod auth;
 mod errors;
 mod holidays;
+mod jobs;
 mod org;
 mod platform;
 mod processes;
