@@ -10,5 +10,6 @@ pub mod calendar;
 pub mod exec;
 pub mod expr;
 pub mod form;
+pub mod migrate;
 pub mod model;
 pub mod validate;

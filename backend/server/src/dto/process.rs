@@ -201,3 +201,54 @@ pub struct LifecycleRequest {
     #[validate(length(max = 200))]
     pub testers: Option<Vec<Uuid>>,
 }
+
+/// `POST /processes/{id}/migrate`: move running affairs to another version.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateRequest {
+    /// The version the affairs run on now.
+    pub from_version: i32,
+    /// The version to move them to.
+    pub to_version: i32,
+    /// Only report what would happen.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Only these affairs (default: every running affair on `from_version`).
+    #[validate(length(max = 1000))]
+    pub affair_ids: Option<Vec<Uuid>>,
+}
+
+/// One affair in a migration report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MigrationItem {
+    /// The affair.
+    pub affair_id: Uuid,
+    /// Its number.
+    pub number: String,
+    /// Why it cannot move (empty when it can).
+    pub problems: Vec<MigrationProblemView>,
+}
+
+/// Why an affair cannot move.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MigrationProblemView {
+    /// The node concerned.
+    pub node: String,
+    /// `node_missing`, `kind_changed`, `mode_changed`, `affair_finished`, `different_process`.
+    pub code: String,
+    /// Explanation.
+    pub message: String,
+}
+
+/// What a migration did or would do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MigrationReport {
+    /// Nothing was changed.
+    pub dry_run: bool,
+    /// Affairs that can move (and, unless a dry run, did).
+    pub movable: Vec<MigrationItem>,
+    /// Affairs that cannot move, with the reasons.
+    pub blocked: Vec<MigrationItem>,
+    /// How many moved.
+    pub moved: usize,
+}

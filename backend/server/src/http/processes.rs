@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::extract::{Auth, ValidJson};
 use super::problem::Problem;
 use crate::dto::process::{
-    CreateProcess, LifecycleRequest, ProcessDetail, ProcessSummary, PublishRequest, UpdateProcess, ValidationReport,
-    VersionDetail, VersionView,
+    CreateProcess, LifecycleRequest, MigrateRequest, MigrationReport, ProcessDetail, ProcessSummary, PublishRequest,
+    UpdateProcess, ValidationReport, VersionDetail, VersionView,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::services::processes;
@@ -26,7 +26,8 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(publish_process)
         .service(change_lifecycle)
         .service(get_process_version)
-        .service(export_bpmn);
+        .service(export_bpmn)
+        .service(migrate_affairs);
 }
 
 /// Processes the caller manages (`process.manage`) or whose guides they manage (`guide.manage`).
@@ -282,4 +283,29 @@ async fn import_bpmn(
         AppError::detail(ErrorCode::BadRequest, "BPMN 文件须为 UTF-8 编码", "The BPMN document must be UTF-8")
     })?;
     Ok(web::Json(processes::import_bpmn(&st, &auth.principal, &auth.ctx, xml, q.department_id).await?))
+}
+
+/// Move running affairs from one version to another (版本迁移). With `dry_run`, only report which
+/// affairs would move and why the others cannot.
+#[utoipa::path(
+    tag = "processes",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Process id")),
+    request_body = MigrateRequest,
+    responses(
+        (status = 200, description = "What moved or would move", body = MigrationReport),
+        (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such process or version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/processes/{id}/migrate")]
+async fn migrate_affairs(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: ValidJson<MigrateRequest>,
+) -> Result<web::Json<MigrationReport>, AppError> {
+    Ok(web::Json(processes::migrate(&st, &auth.principal, &auth.ctx, *id, body.0).await?))
 }

@@ -317,3 +317,111 @@ async fn the_demo_college_runs_its_leave_process_end_to_end(app: &TestApp) {
     assert_eq!(done["status"], "completed", "five days need no 处长; the CC goes to 学工处 and the affair completes");
 }
 db_test!(demo_leave_process, the_demo_college_runs_its_leave_process_end_to_end);
+
+async fn running_affairs_move_to_a_new_version_after_a_dry_run(app: &TestApp) {
+    let pid = publish_leave(app, None).await;
+    let student = app.login("student1").await;
+    let affair = apply(app, &student).await;
+    let admin = app.login("it_admin").await;
+    let me = app.get("/api/v1/me", Some(&admin.access)).await.expect(200).body;
+    let admin_id = me["user"]["id"].as_str().expect("id").to_owned();
+    let xgc_admin = app.user_id(&admin, "xgc_admin").await;
+
+    // v2 adds a 学工处 review after the counsellor.
+    let mut v2 = leave_definition(&admin_id);
+    v2["nodes"].as_array_mut().expect("nodes").insert(
+        2,
+        json!({ "id": "xgc", "name": "学工处审核", "kind": { "type": "user_task", "assignees": [ { "type": "users", "users": [xgc_admin] } ], "mode": { "type": "single" } } }),
+    );
+    v2["flows"] = json!([
+        { "id": "f1", "from": "start", "to": "counsellor" },
+        { "id": "f2", "from": "counsellor", "to": "xgc" },
+        { "id": "f3", "from": "xgc", "to": "end" }
+    ]);
+    let detail = app.get(&format!("/api/v1/processes/{pid}"), Some(&admin.access)).await.expect(200).body;
+    let saved = app
+        .put(
+            &format!("/api/v1/processes/{pid}"),
+            Some(&admin.access),
+            &json!({ "name": "学生请假", "department_id": detail["department_id"], "description": "", "definition": v2, "form": leave_form(), "version": detail["version"] }),
+        )
+        .await
+        .expect(200)
+        .body;
+    app.post(
+        &format!("/api/v1/processes/{pid}/versions"),
+        Some(&admin.access),
+        &json!({ "status": "online", "version": saved["version"] }),
+    )
+    .await
+    .expect(201);
+
+    let url = format!("/api/v1/processes/{pid}/migrate");
+    let dry = app
+        .post(&url, Some(&admin.access), &json!({ "from_version": 1, "to_version": 2, "dry_run": true }))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(dry["movable"].as_array().expect("movable").len(), 1);
+    assert_eq!(dry["moved"], 0);
+    let id = affair["id"].as_str().expect("id");
+    let still = app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body;
+    assert_eq!(still["process_version"], 1, "a dry run changes nothing");
+    let r = app
+        .post(&url, Some(&app.login("xgc_admin").await.access), &json!({ "from_version": 1, "to_version": 2 }))
+        .await
+        .expect(403);
+    r.code();
+    let done =
+        app.post(&url, Some(&admin.access), &json!({ "from_version": 1, "to_version": 2 })).await.expect(200).body;
+    assert_eq!(done["moved"], 1);
+    let moved = app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body;
+    assert_eq!(moved["process_version"], 2);
+    // The new version takes over: after the counsellor, 学工处 reviews.
+    let c1 = app.login("counsellor1").await;
+    let t = pending_task(&moved);
+    let after = app
+        .post(&format!("/api/v1/tasks/{t}/actions"), Some(&c1.access), &json!({ "action": "approve" }))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(after["status"], "in_progress");
+    let next = after["tasks"].as_array().expect("tasks").iter().find(|t| t["status"] == "pending").expect("next");
+    assert_eq!(next["node_id"], "xgc");
+
+    // A version without the node an affair waits at blocks it, with the reason.
+    let other = apply(app, &student).await;
+    let mut v3 = leave_definition(&admin_id);
+    v3["nodes"][1]["id"] = json!("review");
+    v3["flows"][0]["to"] = json!("review");
+    v3["flows"][1]["from"] = json!("review");
+    v3["nodes"][1]["field_access"] = json!({});
+    let detail = app.get(&format!("/api/v1/processes/{pid}"), Some(&admin.access)).await.expect(200).body;
+    let saved = app
+        .put(
+            &format!("/api/v1/processes/{pid}"),
+            Some(&admin.access),
+            &json!({ "name": "学生请假", "department_id": detail["department_id"], "description": "", "definition": v3, "form": leave_form(), "version": detail["version"] }),
+        )
+        .await
+        .expect(200)
+        .body;
+    app.post(
+        &format!("/api/v1/processes/{pid}/versions"),
+        Some(&admin.access),
+        &json!({ "status": "online", "version": saved["version"] }),
+    )
+    .await
+    .expect(201);
+    let dry = app
+        .post(&url, Some(&admin.access), &json!({ "from_version": 2, "to_version": 3, "dry_run": true }))
+        .await
+        .expect(200)
+        .body;
+    let blocked = dry["blocked"].as_array().expect("blocked");
+    assert!(
+        blocked.iter().any(|b| b["affair_id"] == other["id"] && b["problems"][0]["code"] == "node_missing"),
+        "{dry}"
+    );
+}
+db_test!(version_migration, running_affairs_move_to_a_new_version_after_a_dry_run);
