@@ -425,3 +425,40 @@ async fn running_affairs_move_to_a_new_version_after_a_dry_run(app: &TestApp) {
     );
 }
 db_test!(version_migration, running_affairs_move_to_a_new_version_after_a_dry_run);
+
+async fn a_retried_action_with_the_same_key_returns_the_first_result(app: &TestApp) {
+    publish_leave(app, None).await;
+    let student = app.login("student1").await;
+    let affair = apply(app, &student).await;
+    let task = pending_task(&affair);
+    let c1 = app.login("counsellor1").await;
+    let send = |key: &'static str, body: Value| {
+        let req = app
+            .client
+            .post(app.url(&format!("/api/v1/tasks/{task}/actions")))
+            .bearer_auth(&c1.access)
+            .insert_header(("idempotency-key", key));
+        async move {
+            let mut res = req.send_json(&body).await.expect("send");
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.expect("json");
+            (status, body)
+        }
+    };
+    let (s1, first) = send("approve-1", json!({ "action": "approve", "comment": "同意" })).await;
+    let (s2, second) = send("approve-1", json!({ "action": "approve", "comment": "同意" })).await;
+    assert_eq!((s1, s2), (200, 200), "the retry is not a second approval: {second}");
+    assert_eq!(first, second);
+    let (s3, third) = send("approve-2", json!({ "action": "approve", "comment": "同意" })).await;
+    assert_eq!(s3, 409, "a new key is a new request: {third}");
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/tasks/{task}/actions")))
+        .bearer_auth(&c1.access)
+        .insert_header(("idempotency-key", "bad key with spaces"))
+        .send_json(&json!({ "action": "approve" }))
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 400);
+}
+db_test!(idempotent_actions, a_retried_action_with_the_same_key_returns_the_first_result);
