@@ -8,6 +8,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_foundation;
 mod m20261128_000002_processes;
 mod m20261128_000003_affairs;
+mod m20261128_000004_absences;
+mod m20261128_000005_notifications;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -19,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_foundation::Migration),
             Box::new(m20261128_000002_processes::Migration),
             Box::new(m20261128_000003_affairs::Migration),
+            Box::new(m20261128_000004_absences::Migration),
+            Box::new(m20261128_000005_notifications::Migration),
         ]
     }
 }

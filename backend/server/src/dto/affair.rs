@@ -265,6 +265,7 @@ pub struct BatchItemResult {
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// `todo` (default; includes unclaimed group tasks) or `done`.
+    #[param(inline)]
     pub status: Option<TaskListStatus>,
 }
 

@@ -9,28 +9,6 @@ use validator::{Validate, ValidationError};
 use crate::entity::{audit_log, department, position, user};
 use crate::policy::{Permission, Scope};
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $code:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        pub enum $name {
-            $( #[serde(rename = $code)] $variant, )*
-        }
-
-        impl $name {
-            /// Stable code, as stored.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $code,)* }
-            }
-
-            /// Parse a stored code.
-            pub fn parse(s: &str) -> Option<$name> {
-                match s { $($code => Some($name::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
 string_enum! {
     /// What kind of unit a department is.
     DepartmentKind { School => "school", Office => "office", College => "college", Class => "class", Group => "group" }

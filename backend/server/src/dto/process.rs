@@ -9,28 +9,6 @@ use validator::Validate;
 
 use super::org::{validate_code, validate_text};
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $code:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        pub enum $name {
-            $( #[serde(rename = $code)] $variant, )*
-        }
-
-        impl $name {
-            /// Stable code, as stored.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $code,)* }
-            }
-
-            /// Parse a stored code.
-            pub fn parse(s: &str) -> Option<$name> {
-                match s { $($code => Some($name::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
 string_enum! {
     /// Lifecycle of a published version: 试运行, 上线, 下线.
     VersionStatus { Trial => "trial", Online => "online", Offline => "offline" }

@@ -1,5 +1,6 @@
 //! Database entities (sea-orm). These are persistence types only: API types live in `http`.
 
+pub mod absence;
 pub mod affair;
 pub mod audit_log;
 pub mod department;
@@ -7,6 +8,7 @@ pub mod holiday_year;
 pub mod idempotency_key;
 pub mod job;
 pub mod login_attempt;
+pub mod notification;
 pub mod position;
 pub mod process;
 pub mod process_version;

@@ -19,6 +19,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub due_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
+    pub reminded_at: Option<DateTimeUtc>,
+    pub overdue_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

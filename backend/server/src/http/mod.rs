@@ -2,6 +2,7 @@
 //!
 //! Handlers are thin: parse, authenticate, call a service, map the result.
 
+pub mod absences;
 pub mod affairs;
 pub mod audit;
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod extract;
 pub mod holidays;
 pub mod me;
 pub mod middleware;
+pub mod notifications;
 pub mod ops;
 pub mod positions;
 pub mod problem;
@@ -37,6 +39,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(positions::configure)
             .configure(processes::configure)
             .configure(affairs::configure)
+            .configure(notifications::configure)
+            .configure(absences::configure)
             .configure(holidays::configure)
             .configure(audit::configure),
     )
@@ -75,6 +79,7 @@ impl Modify for SecurityAddon {
         (name = "processes", description = "Process definitions, versions, lifecycle and BPMN"),
         (name = "affairs", description = "Applying and following affairs"),
         (name = "tasks", description = "To-do lists and handling actions"),
+        (name = "absences", description = "Out-of-office delegation (代理) and hand-over (离职交接)"),
         (name = "holidays", description = "Working-day calendar (法定节假日, 调休)"),
         (name = "audit", description = "Audit trail"),
         (name = "ops", description = "Health, readiness and metrics"),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, NotSet, PaginatorTrait,
     QueryFilter, QueryOrder, Set, Statement,
 };
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ use crate::dto::process::VersionStatus;
 use crate::entity::{affair, department, idempotency_key, job, process, process_version, task, task_candidate, user};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
 use crate::policy::{Permission, Principal, Target};
-use crate::services::calendar;
+use crate::services::{calendar, notifications};
 use crate::state::AppState;
 use crate::time::now;
 
@@ -172,6 +172,8 @@ async fn sync_tasks<C: ConnectionTrait>(
             created_at: Set(t.created_at),
             due_at: Set(t.due_at),
             closed_at: Set(t.closed_at),
+            reminded_at: NotSet,
+            overdue_at: NotSet,
         };
         task::Entity::insert(row)
             .on_conflict(
@@ -197,6 +199,17 @@ async fn sync_tasks<C: ConnectionTrait>(
         }
     }
     Ok(())
+}
+
+/// The task ids of an affair by engine sequence number.
+async fn task_ids<C: ConnectionTrait>(db: &C, affair_id: Uuid) -> AppResult<HashMap<i32, Uuid>> {
+    Ok(task::Entity::find()
+        .filter(task::Column::AffairId.eq(affair_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.seq, t.id))
+        .collect())
 }
 
 /// Queue the service calls the engine asked for; a job runner performs them.
@@ -404,6 +417,8 @@ pub async fn create(
     .await?;
     sync_tasks(&*txn, id, None, &out.instance, &def).await?;
     enqueue(&*txn, id, &out.events).await?;
+    let aref = notifications::AffairRef { id, number: &row.number, title: &row.title };
+    notifications::from_events(&*txn, &aref, &out.instance, &def, &out.events, &task_ids(&*txn, id).await?).await?;
     audit::record(
         &*txn,
         ctx,
@@ -469,6 +484,9 @@ async fn run(
         }
         sync_tasks(&*txn, affair_id, Some(&l.instance), &out.instance, &l.def).await?;
         enqueue(&*txn, affair_id, &out.events).await?;
+        let aref = notifications::AffairRef { id: affair_id, number: &l.affair.number, title: &l.affair.title };
+        let ids = task_ids(&*txn, affair_id).await?;
+        notifications::from_events(&*txn, &aref, &out.instance, &l.def, &out.events, &ids).await?;
         audit::record(
             &*txn,
             ctx,

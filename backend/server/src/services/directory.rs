@@ -9,7 +9,7 @@ use tongban_engine::exec::{Directory, ResolveContext, resolve_from_data};
 use tongban_engine::model::{AssigneeRule, LeaderOf, UserId};
 use uuid::Uuid;
 
-use crate::entity::{department, position, role, user, user_role};
+use crate::entity::{absence, department, position, role, user, user_role};
 use crate::error::AppResult;
 use crate::policy::Scope;
 
@@ -29,7 +29,19 @@ pub struct OrgDirectory {
     user_dept: HashMap<Uuid, Option<Uuid>>,
     inactive: HashSet<Uuid>,
     process_department: Option<Uuid>,
+    absences: HashMap<Uuid, Vec<Away>>,
 }
+
+/// An absence as `deputy` needs it.
+struct Away {
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    process_keys: Vec<String>,
+    deputy: Uuid,
+}
+
+/// How far from now absences are loaded: a command's `now` is read right after loading.
+const ABSENCE_MARGIN: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 impl OrgDirectory {
     /// Load what the rules of a process can ask about.
@@ -65,7 +77,23 @@ impl OrgDirectory {
                 inactive.insert(id);
             }
         }
-        Ok(OrgDirectory { parents, codes, positions, grants, user_dept, inactive, process_department })
+        let t = crate::time::now();
+        let mut absences: HashMap<Uuid, Vec<Away>> = HashMap::new();
+        for a in absence::Entity::find()
+            .filter(absence::Column::StartsAt.lte(t + ABSENCE_MARGIN))
+            .filter(absence::Column::EndsAt.gt(t - ABSENCE_MARGIN))
+            .all(db)
+            .await?
+        {
+            let process_keys = serde_json::from_value(a.process_keys).unwrap_or_default();
+            absences.entry(a.user_id).or_default().push(Away {
+                starts_at: a.starts_at,
+                ends_at: a.ends_at,
+                process_keys,
+                deputy: a.deputy_id,
+            });
+        }
+        Ok(OrgDirectory { parents, codes, positions, grants, user_dept, inactive, process_department, absences })
     }
 
     /// The department and its ancestors, nearest first.
@@ -121,7 +149,9 @@ impl OrgDirectory {
         ctx.applicant_attrs.get("department_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok())
     }
 
-    fn leader_of(&self, user: Uuid) -> Vec<Uuid> {
+    /// The leader a user reports to: the head of their department (walking up), or the
+    /// supervising school leader when they are the head themselves.
+    pub fn leader_of(&self, user: Uuid) -> Vec<Uuid> {
         let dept = self.user_dept.get(&user).copied().flatten();
         let heads: Vec<Uuid> = self.nearest("department_head", dept).into_iter().filter(|h| *h != user).collect();
         if heads.is_empty() { self.nearest("supervising_leader", dept) } else { heads }
@@ -191,9 +221,22 @@ impl Directory for OrgDirectory {
         self.ids(users)
     }
 
-    fn deputy(&self, _user: &UserId, _process_key: &str, _at: DateTime<Utc>) -> Option<UserId> {
-        // Out-of-office delegation settings are not stored yet; nobody has a deputy.
-        None
+    /// The deputy of an absence of `user` covering `at` for this process. Chains are not
+    /// followed: when the deputy is away too, the task still goes to the deputy. A deputy whose
+    /// account was disabled since receives nothing (the task stays with `user`).
+    fn deputy(&self, user: &UserId, process_key: &str, at: DateTime<Utc>) -> Option<UserId> {
+        let user: Uuid = user.as_str().parse().ok()?;
+        self.absences
+            .get(&user)?
+            .iter()
+            .find(|a| {
+                a.starts_at <= at
+                    && at < a.ends_at
+                    && (a.process_keys.is_empty() || a.process_keys.iter().any(|k| k == process_key))
+            })
+            .map(|a| a.deputy)
+            .filter(|d| *d != user && !self.inactive.contains(d) && self.user_dept.contains_key(d))
+            .map(|d| UserId(d.to_string()))
     }
 }
 

@@ -1,4 +1,4 @@
-//! The job table: service calls the engine asked for (and, later, timers), run by whichever server
+//! The job table: service calls the engine asked for, run by whichever server
 //! instance claims them first. A claim is an `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP
 //! LOCKED)` on PostgreSQL, so two instances never take the same job; on SQLite the single writer
 //! serialises claims. A claim expires, so a job of a crashed instance is taken up again.
@@ -117,8 +117,16 @@ pub fn spawn(st: AppState) {
     let worker = format!("{}-{}", std::process::id(), Uuid::now_v7().simple());
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
+            ticks += 1;
+            // Time limits are checked every 30 seconds.
+            if ticks % 60 == 1
+                && let Err(e) = crate::services::timers::sweep(&st).await
+            {
+                tracing::warn!(error = ?e, "timer sweep");
+            }
             loop {
                 match run_once(&st, &worker).await {
                     Ok(true) => continue,

@@ -1,15 +1,18 @@
 //! Use cases. Each function authorises against the [`Principal`](crate::policy::Principal), does its
 //! work in one transaction and writes the audit record in that same transaction.
 
+pub mod absences;
 pub mod affairs;
 pub mod audit_logs;
 pub mod calendar;
 pub mod departments;
 pub mod directory;
 pub mod jobs;
+pub mod notifications;
 pub mod positions;
 pub mod processes;
 pub mod roles;
+pub mod timers;
 pub mod users;
 
 use sea_orm::{DbErr, SqlErr};

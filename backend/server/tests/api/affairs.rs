@@ -8,7 +8,7 @@ use crate::processes::{leave_definition, leave_form};
 
 /// it_admin creates the leave process owned by 学工处 and publishes it (online, or as a trial for
 /// `testers`). Returns the process id.
-async fn publish_leave(app: &TestApp, testers: Option<Vec<String>>) -> String {
+pub(crate) async fn publish_leave(app: &TestApp, testers: Option<Vec<String>>) -> String {
     let admin = app.login("it_admin").await;
     let me = app.get("/api/v1/me", Some(&admin.access)).await.expect(200).body;
     let admin_id = me["user"]["id"].as_str().expect("id").to_owned();
@@ -31,7 +31,7 @@ async fn publish_leave(app: &TestApp, testers: Option<Vec<String>>) -> String {
     id
 }
 
-fn leave_request() -> Value {
+pub(crate) fn leave_request() -> Value {
     json!({ "process_key": "leave", "form": { "days": 2, "reason": "回家探亲" } })
 }
 
@@ -39,7 +39,7 @@ async fn apply(app: &TestApp, who: &Tokens) -> Value {
     app.post("/api/v1/affairs", Some(&who.access), &leave_request()).await.expect(201).body
 }
 
-fn pending_task(affair: &Value) -> String {
+pub(crate) fn pending_task(affair: &Value) -> String {
     affair["tasks"]
         .as_array()
         .expect("tasks")

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod absences;
 mod affairs;
 mod auth;
 mod errors;
@@ -10,3 +11,4 @@ mod jobs;
 mod org;
 mod platform;
 mod processes;
+mod timers;
