@@ -19,7 +19,7 @@ use tongban_engine::form::{self, FieldAccess, FormDefinition};
 use tongban_engine::model::{NodeId, ProcessDefinition, TaskId, UserId};
 use uuid::Uuid;
 
-use super::directory::{OrgDirectory, all_active};
+use super::directory::{Needs, OrgDirectory, all_active, collect_ids};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::affair::{
     AffairSummary, AffairView, BatchApproveRequest, BatchItemResult, CreateAffair, HistoryView, NoteRequest,
@@ -381,7 +381,10 @@ pub async fn create(
     }
 
     let txn = st.db.write().await?;
-    let dir = OrgDirectory::load(&*txn, proc.department_id).await?;
+    let mut needs =
+        Needs::of(&def, &Instance::new(def.key.clone(), uid(p.user_id), Value::Null)).with(picked.iter().copied());
+    collect_ids(&data, &mut needs.users);
+    let dir = OrgDirectory::load(&*txn, proc.department_id, needs).await?;
     let cal = calendar::load(&*txn).await?;
     let instance = Instance::new(def.key.clone(), uid(p.user_id), attrs);
     let cmd = Command {
@@ -460,7 +463,17 @@ async fn run(
         let txn = st.db.write().await?;
         let l = load(&*txn, affair_id).await?;
         let (action, form_patch) = build(&l)?;
-        let dir = OrgDirectory::load(&*txn, l.process.department_id).await?;
+        let named: Vec<Uuid> = match &action {
+            Action::Transfer { to, .. } | Action::Delegate { to, .. } => parse_uid(to).into_iter().collect(),
+            Action::AddSigner { users, .. } | Action::Cc { users } => users.iter().filter_map(parse_uid).collect(),
+            Action::RemoveSigner { user, .. } => parse_uid(user).into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let mut needs = Needs::of(&l.def, &l.instance).with(named);
+        if let Some(patch) = &form_patch {
+            collect_ids(&Value::Object(patch.clone()), &mut needs.users);
+        }
+        let dir = OrgDirectory::load(&*txn, l.process.department_id, needs).await?;
         let cal = calendar::load(&*txn).await?;
         let cmd =
             Command { actor: uid(p.user_id), action: action.clone(), comment: comment.clone(), form_patch, now: now() };

@@ -1,17 +1,83 @@
 //! The organisation as the workflow engine sees it: assignee rules resolved over departments,
 //! positions and role grants loaded before a command runs (the engine itself does no I/O).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
-use tongban_engine::exec::{Directory, ResolveContext, resolve_from_data};
-use tongban_engine::model::{AssigneeRule, LeaderOf, UserId};
+use tongban_engine::exec::{Directory, Instance, ResolveContext, resolve_from_data};
+use tongban_engine::model::{AssigneeRule, LeaderOf, NodeKind, ProcessDefinition, UserId};
 use uuid::Uuid;
 
 use crate::entity::{absence, department, position, role, user, user_role};
 use crate::error::AppResult;
 use crate::policy::Scope;
+
+/// What a command's rules may ask about, so only that is loaded.
+#[derive(Debug, Default)]
+pub struct Needs {
+    /// Codes of the roles named by `role` rules.
+    pub role_codes: BTreeSet<String>,
+    /// People involved: the applicant, handlers, named users, users chosen in the form or picked.
+    pub users: BTreeSet<Uuid>,
+}
+
+impl Needs {
+    /// What running `def` on `inst` may need.
+    pub fn of(def: &ProcessDefinition, inst: &Instance) -> Needs {
+        let mut n = Needs::default();
+        for node in &def.nodes {
+            let rules: &[AssigneeRule] = match &node.kind {
+                NodeKind::UserTask { assignees, .. } => assignees,
+                NodeKind::Cc { recipients } => recipients,
+                _ => &[],
+            };
+            for r in rules {
+                match r {
+                    AssigneeRule::Role { code } => {
+                        n.role_codes.insert(code.clone());
+                    }
+                    AssigneeRule::Users { users } => {
+                        n.users.extend(users.iter().filter_map(|u| u.as_str().parse::<Uuid>().ok()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        n.users.extend(def.admins.iter().filter_map(|u| u.as_str().parse::<Uuid>().ok()));
+        let parse = |u: &UserId| u.as_str().parse::<Uuid>().ok();
+        n.users.extend(parse(&inst.applicant));
+        for t in &inst.tasks {
+            n.users.extend(
+                t.assignee.iter().chain(t.original_assignee.iter()).chain(t.candidates.iter()).filter_map(parse),
+            );
+        }
+        n.users.extend(inst.picks.values().flatten().filter_map(parse));
+        collect_ids(&inst.form, &mut n.users);
+        n
+    }
+
+    /// Just these people.
+    pub fn users(users: impl IntoIterator<Item = Uuid>) -> Needs {
+        Needs { role_codes: BTreeSet::new(), users: users.into_iter().collect() }
+    }
+
+    /// Add the people a command names (picks, transfer targets, added signers, form fields).
+    pub fn with(mut self, users: impl IntoIterator<Item = Uuid>) -> Needs {
+        self.users.extend(users);
+        self
+    }
+}
+
+/// Every string in form data that is a user id (user fields, tables of them).
+pub fn collect_ids(v: &serde_json::Value, out: &mut BTreeSet<Uuid>) {
+    match v {
+        serde_json::Value::String(s) => out.extend(s.parse::<Uuid>().ok()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_ids(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| collect_ids(x, out)),
+        _ => {}
+    }
+}
 
 /// A role grant as rules need it.
 struct Grant {
@@ -44,8 +110,14 @@ struct Away {
 const ABSENCE_MARGIN: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 impl OrgDirectory {
-    /// Load what the rules of a process can ask about.
-    pub async fn load<C: ConnectionTrait>(db: &C, process_department: Option<Uuid>) -> AppResult<OrgDirectory> {
+    /// Load what the rules can ask about: all departments and positions, the grants of the roles
+    /// the rules name, and the accounts of the people involved — not the whole user table.
+    pub async fn load<C: ConnectionTrait>(
+        db: &C,
+        process_department: Option<Uuid>,
+        needs: Needs,
+    ) -> AppResult<OrgDirectory> {
+        let Needs { role_codes, mut users } = needs;
         let mut parents = HashMap::new();
         let mut codes = HashMap::new();
         for d in department::Entity::find().all(db).await? {
@@ -53,28 +125,27 @@ impl OrgDirectory {
             codes.insert(d.code, d.id);
         }
         let positions = position::Entity::find().all(db).await?;
-        let roles: HashMap<Uuid, String> =
-            role::Entity::find().all(db).await?.into_iter().map(|r| (r.id, r.code)).collect();
+        users.extend(positions.iter().map(|p| p.user_id));
         let mut grants: HashMap<String, Vec<Grant>> = HashMap::new();
-        for a in user_role::Entity::find().all(db).await? {
-            if let (Some(code), Some(scope)) = (roles.get(&a.role_id), Scope::parse(&a.scope)) {
-                grants.entry(code.clone()).or_default().push(Grant { user: a.user_id, scope, anchor: a.department_id });
-            }
-        }
-        let mut user_dept = HashMap::new();
-        let mut inactive = HashSet::new();
-        let rows: Vec<(Uuid, Option<Uuid>, String)> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::DepartmentId)
-            .column(user::Column::Status)
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (id, dept, status) in rows {
-            user_dept.insert(id, dept);
-            if status != "active" {
-                inactive.insert(id);
+        if !role_codes.is_empty() {
+            let roles: HashMap<Uuid, String> = role::Entity::find()
+                .filter(role::Column::Code.is_in(role_codes.iter().cloned()))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.code))
+                .collect();
+            for a in
+                user_role::Entity::find().filter(user_role::Column::RoleId.is_in(roles.keys().copied())).all(db).await?
+            {
+                if let (Some(code), Some(scope)) = (roles.get(&a.role_id), Scope::parse(&a.scope)) {
+                    users.insert(a.user_id);
+                    grants.entry(code.clone()).or_default().push(Grant {
+                        user: a.user_id,
+                        scope,
+                        anchor: a.department_id,
+                    });
+                }
             }
         }
         let t = crate::time::now();
@@ -92,6 +163,30 @@ impl OrgDirectory {
                 process_keys,
                 deputy: a.deputy_id,
             });
+        }
+        for a in absences.values().flatten() {
+            users.insert(a.deputy);
+        }
+        users.extend(absences.keys().copied());
+        let mut user_dept = HashMap::new();
+        let mut inactive = HashSet::new();
+        let ids: Vec<Uuid> = users.into_iter().collect();
+        for chunk in ids.chunks(5000) {
+            let rows: Vec<(Uuid, Option<Uuid>, String)> = user::Entity::find()
+                .select_only()
+                .column(user::Column::Id)
+                .column(user::Column::DepartmentId)
+                .column(user::Column::Status)
+                .filter(user::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (id, dept, status) in rows {
+                user_dept.insert(id, dept);
+                if status != "active" {
+                    inactive.insert(id);
+                }
+            }
         }
         Ok(OrgDirectory { parents, codes, positions, grants, user_dept, inactive, process_department, absences })
     }
