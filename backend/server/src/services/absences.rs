@@ -14,6 +14,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
@@ -264,7 +265,7 @@ async fn cancel_for_user(st: &AppState, ctx: &AuditCtx, user_id: Uuid, id: Uuid,
         AbsenceStatus::Active => {
             absence::Entity::update_many()
                 .col_expr(absence::Column::EndsAt, Expr::value(t))
-                .col_expr(absence::Column::Version, Expr::value(version + 1))
+                .col_expr(absence::Column::Version, Expr::col(absence::Column::Version).add(1))
                 .col_expr(absence::Column::UpdatedAt, Expr::value(t))
                 .filter(absence::Column::Id.eq(id))
                 .filter(absence::Column::Version.eq(version))

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
+use sea_orm::ExprTrait;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, NotSet, PaginatorTrait,
@@ -484,7 +485,7 @@ async fn run(
             .col_expr(affair::Column::DueAt, Expr::value(out.instance.due_at))
             .col_expr(affair::Column::SubmittedAt, Expr::value(out.instance.submitted_at))
             .col_expr(affair::Column::FinishedAt, Expr::value(out.instance.finished_at))
-            .col_expr(affair::Column::Version, Expr::value(l.affair.version + 1))
+            .col_expr(affair::Column::Version, Expr::col(affair::Column::Version).add(1))
             .col_expr(affair::Column::UpdatedAt, Expr::value(now()))
             .filter(affair::Column::Id.eq(affair_id))
             .filter(affair::Column::Version.eq(l.affair.version))
@@ -510,7 +511,7 @@ async fn run(
         .await?;
         let mut row = l.affair.clone();
         row.status = status_of(&out.instance).to_owned();
-        row.version += 1;
+        row.version = row.version.saturating_add(1);
         row.due_at = out.instance.due_at;
         row.submitted_at = out.instance.submitted_at;
         row.finished_at = out.instance.finished_at;

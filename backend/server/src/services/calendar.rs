@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use tongban_engine::calendar::{CalendarData, Holiday, WorkCalendar, YearSchedule};
@@ -132,7 +133,7 @@ pub async fn put(
         (Some(_), Some(v)) => {
             let r = holiday_year::Entity::update_many()
                 .col_expr(holiday_year::Column::Data, Expr::value(json))
-                .col_expr(holiday_year::Column::Version, Expr::value(v + 1))
+                .col_expr(holiday_year::Column::Version, Expr::col(holiday_year::Column::Version).add(1))
                 .col_expr(holiday_year::Column::UpdatedBy, Expr::value(p.user_id))
                 .col_expr(holiday_year::Column::UpdatedAt, Expr::value(t))
                 .filter(holiday_year::Column::Year.eq(year))

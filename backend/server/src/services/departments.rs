@@ -151,7 +151,7 @@ pub async fn update(
         .col_expr(department::Column::NameEn, Expr::value(req.name_en))
         .col_expr(department::Column::SortOrder, Expr::value(req.sort_order))
         .col_expr(department::Column::Active, Expr::value(req.active))
-        .col_expr(department::Column::Version, Expr::value(req.version + 1))
+        .col_expr(department::Column::Version, Expr::col(department::Column::Version).add(1))
         .col_expr(department::Column::UpdatedAt, Expr::value(now()))
         .filter(department::Column::Id.eq(id))
         .filter(department::Column::Version.eq(req.version))

@@ -1,5 +1,6 @@
 //! Positions (职务): 院长, 党委书记, 分管院领导, department heads and 辅导员.
 
+use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
@@ -139,7 +140,7 @@ pub async fn update(
     let r = position::Entity::update_many()
         .col_expr(position::Column::UserId, Expr::value(req.user_id))
         .col_expr(position::Column::Title, Expr::value(req.title.trim()))
-        .col_expr(position::Column::Version, Expr::value(req.version + 1))
+        .col_expr(position::Column::Version, Expr::col(position::Column::Version).add(1))
         .col_expr(position::Column::UpdatedAt, Expr::value(now()))
         .filter(position::Column::Id.eq(id))
         .filter(position::Column::Version.eq(req.version))

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
@@ -223,7 +224,7 @@ pub async fn update(
         .col_expr(process::Column::Description, Expr::value(req.description))
         .col_expr(process::Column::Draft, Expr::value(draft.clone()))
         .col_expr(process::Column::DraftForm, Expr::value(form.clone()))
-        .col_expr(process::Column::Version, Expr::value(req.version + 1))
+        .col_expr(process::Column::Version, Expr::col(process::Column::Version).add(1))
         .col_expr(process::Column::UpdatedAt, Expr::value(now()))
         .filter(process::Column::Id.eq(id))
         .filter(process::Column::Version.eq(req.version))
@@ -613,7 +614,7 @@ pub async fn migrate(
         if let Some(txn) = &txn {
             let r = affair::Entity::update_many()
                 .col_expr(affair::Column::ProcessVersionId, Expr::value(to.version.id))
-                .col_expr(affair::Column::Version, Expr::value(a.version + 1))
+                .col_expr(affair::Column::Version, Expr::col(affair::Column::Version).add(1))
                 .col_expr(affair::Column::UpdatedAt, Expr::value(now()))
                 .filter(affair::Column::Id.eq(a.id))
                 .filter(affair::Column::Version.eq(a.version))

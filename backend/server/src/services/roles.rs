@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -125,7 +126,7 @@ pub async fn update(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, req:
         .col_expr(role::Column::Name, Expr::value(req.name.trim()))
         .col_expr(role::Column::NameEn, Expr::value(req.name_en))
         .col_expr(role::Column::Description, Expr::value(req.description))
-        .col_expr(role::Column::Version, Expr::value(req.version + 1))
+        .col_expr(role::Column::Version, Expr::col(role::Column::Version).add(1))
         .col_expr(role::Column::UpdatedAt, Expr::value(now()))
         .filter(role::Column::Id.eq(id))
         .filter(role::Column::Version.eq(req.version))

@@ -214,7 +214,7 @@ pub async fn update(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, req:
         .col_expr(user::Column::Email, Expr::value(req.email))
         .col_expr(user::Column::Phone, Expr::value(req.phone))
         .col_expr(user::Column::Status, Expr::value(req.status.as_str()))
-        .col_expr(user::Column::Version, Expr::value(req.version + 1))
+        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
         .col_expr(user::Column::UpdatedAt, Expr::value(now()))
         .filter(user::Column::Id.eq(id))
         .filter(user::Column::Version.eq(req.version))
@@ -255,7 +255,7 @@ pub async fn reset_password(
     let r = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::PasswordChangedAt, Expr::value(now()))
-        .col_expr(user::Column::Version, Expr::value(req.version + 1))
+        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
         .col_expr(user::Column::UpdatedAt, Expr::value(now()))
         .filter(user::Column::Id.eq(id))
         .filter(user::Column::Version.eq(req.version))
@@ -399,7 +399,7 @@ pub async fn set_roles(
     }
     let txn = st.db.write().await?;
     let r = user::Entity::update_many()
-        .col_expr(user::Column::Version, Expr::value(req.version + 1))
+        .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
         .col_expr(user::Column::UpdatedAt, Expr::value(now()))
         .filter(user::Column::Id.eq(id))
         .filter(user::Column::Version.eq(req.version))
@@ -423,7 +423,7 @@ pub async fn set_roles(
     )
     .await?;
     txn.commit().await?;
-    Ok(UserRolesView { roles: after, version: req.version + 1 })
+    Ok(UserRolesView { roles: after, version: req.version.saturating_add(1) })
 }
 
 /// Count of users (for readiness of the demo seed and tests).

@@ -135,3 +135,23 @@ async fn unknown_routes_and_methods_get_problems(app: &TestApp) {
     assert_eq!(r.code(), "not_found");
 }
 db_test!(unknown_routes_and_methods, unknown_routes_and_methods_get_problems);
+
+async fn extreme_versions_are_conflicts_not_crashes(app: &TestApp) {
+    let admin = app.login("it_admin").await;
+    let dept = app.department("leaders").await;
+    let id = dept["id"].as_str().expect("id");
+    let body = json!({ "parent_id": dept["parent_id"], "name": "院领导", "name_en": null, "sort_order": 1, "active": true, "version": i32::MAX });
+    assert_eq!(
+        app.put(&format!("/api/v1/departments/{id}"), Some(&admin.access), &body).await.expect(409).code(),
+        "version_conflict"
+    );
+    let user = app.user_id(&admin, "teacher1").await;
+    let r = app
+        .put(&format!("/api/v1/users/{user}/roles"), Some(&admin.access), &json!({ "roles": [], "version": i32::MAX }))
+        .await;
+    assert_eq!(r.expect(409).code(), "version_conflict");
+    let r =
+        app.put(&format!("/api/v1/departments/{id}"), Some(&admin.access), &json!({ "version": 2147483648u64 })).await;
+    assert_eq!(r.expect(400).code(), "validation_failed");
+}
+db_test!(extreme_versions, extreme_versions_are_conflicts_not_crashes);
