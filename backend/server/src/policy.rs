@@ -16,10 +16,19 @@ use crate::error::{AppError, AppResult};
 macro_rules! permissions {
     ($( $variant:ident => $code:literal, $zh:literal, $en:literal; )*) => {
         /// A permission a role can grant. Codes are stable strings stored in `role_permissions`.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum Permission {
             $( #[doc = $en] #[serde(rename = $code)] $variant, )*
         }
+
+        // Written by hand: utoipa's derive does not see `rename` attributes that a macro emits.
+        impl utoipa::PartialSchema for Permission {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::dto::string_enum_schema(&[$($code),*])
+            }
+        }
+
+        impl ToSchema for Permission {}
 
         impl Permission {
             /// All permissions.

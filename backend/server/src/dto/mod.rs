@@ -5,10 +5,19 @@
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $code:literal),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $( #[serde(rename = $code)] $variant, )*
         }
+
+        // Written by hand: utoipa's derive does not see `rename` attributes that a macro emits.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::dto::string_enum_schema(&[$($code),*])
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             /// Stable code, as stored.
@@ -31,3 +40,11 @@ pub mod calendar;
 pub mod common;
 pub mod org;
 pub mod process;
+
+/// The OpenAPI schema of a closed set of string codes.
+pub fn string_enum_schema(codes: &[&str]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(codes.iter().copied()))
+        .into()
+}

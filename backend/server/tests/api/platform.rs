@@ -20,6 +20,11 @@ async fn the_served_spec_is_the_checked_in_spec(app: &TestApp) {
         serde_json::from_str(&std::fs::read_to_string(path).expect("openapi/openapi.json exists")).expect("valid JSON");
     assert!(served == file, "openapi/openapi.json is stale: run `make openapi` and commit the result");
     assert_eq!(served["openapi"], "3.1.0");
+    // Enumerations document the codes the API really sends (not the Rust variant names).
+    let schemas = &served["components"]["schemas"];
+    assert!(schemas["DepartmentKind"]["enum"].as_array().expect("enum").contains(&serde_json::json!("college")));
+    assert!(schemas["Permission"]["enum"].as_array().expect("enum").contains(&serde_json::json!("org.read")));
+    assert!(schemas["Scope"]["enum"].as_array().expect("enum").contains(&serde_json::json!("supervised")));
     // Every operation documents its errors as problem+json and protected ones name the scheme.
     for (path, item) in served["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("item") {
