@@ -25,6 +25,7 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     RouteNotFound,
+    MethodNotAllowed,
     VersionConflict,
     TaskAlreadyHandled,
     AffairStateConflict,
@@ -55,6 +56,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::RouteNotFound,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::VersionConflict,
         ErrorCode::TaskAlreadyHandled,
         ErrorCode::AffairStateConflict,
@@ -85,6 +87,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::RouteNotFound => "route_not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::VersionConflict => "version_conflict",
             ErrorCode::TaskAlreadyHandled => "task_already_handled",
             ErrorCode::AffairStateConflict => "affair_state_conflict",
@@ -110,6 +113,7 @@ impl ErrorCode {
             | ErrorCode::RefreshTokenReused => 401,
             ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
             ErrorCode::NotFound | ErrorCode::RouteNotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::VersionConflict
             | ErrorCode::TaskAlreadyHandled
             | ErrorCode::AffairStateConflict
@@ -148,6 +152,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => ("没有权限执行此操作", "You are not allowed to do this"),
             ErrorCode::NotFound => ("对象不存在", "Not found"),
             ErrorCode::RouteNotFound => ("接口不存在", "No such endpoint"),
+            ErrorCode::MethodNotAllowed => ("该接口不支持此请求方法", "The endpoint does not support this method"),
             ErrorCode::VersionConflict => {
                 ("数据已被他人修改，请刷新后重试", "The object was changed meanwhile; reload and try again")
             }

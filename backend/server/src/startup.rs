@@ -120,7 +120,7 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .into_utoipa_app()
             .openapi(http::base_doc())
             .configure(http::routes)
-            .openapi_service(|api| SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
+            .openapi_service(|api| SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", http::finish(api)))
             .into_app()
             .default_service(fn_service(move |req| http::spa::fallback(req, spa_root.clone())))
     })

@@ -96,5 +96,43 @@ pub fn base_doc() -> utoipa::openapi::OpenApi {
 
 /// The complete OpenAPI document, as served at `/api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    actix_web::App::new().into_utoipa_app().openapi(base_doc()).configure(routes).split_for_parts().1
+    finish(actix_web::App::new().into_utoipa_app().openapi(base_doc()).configure(routes).split_for_parts().1)
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .into()
+}
+
+/// Add the answers every operation can give, so the document never contradicts the server: 400 for
+/// unreadable parameters or bodies, 401 where a token is required, 413 and 415 for bodies, 503 while
+/// the database is unreachable.
+pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for item in doc.paths.paths.values_mut() {
+        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in ops.into_iter().flatten() {
+            let has_input = op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let r = &mut op.responses.responses;
+            if has_input {
+                r.entry("400".into()).or_insert_with(|| problem_response("Bad input"));
+            }
+            if secured {
+                r.entry("401".into()).or_insert_with(|| problem_response("Not signed in"));
+            }
+            if op.request_body.is_some() {
+                r.entry("413".into()).or_insert_with(|| problem_response("Body too large"));
+                r.entry("415".into()).or_insert_with(|| problem_response("Unsupported media type"));
+            }
+            r.entry("503".into())
+                .or_insert_with(|| problem_response("Temporarily unavailable; retry after Retry-After"));
+        }
+    }
+    doc
 }

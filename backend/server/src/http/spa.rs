@@ -1,6 +1,7 @@
 //! Serving the single-page app with a history fallback, and problem 404s for unknown API paths.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -21,6 +22,49 @@ fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
+/// Route patterns and their methods, from the OpenAPI document (the route table itself).
+fn route_table() -> &'static Vec<(Vec<String>, Vec<String>)> {
+    static TABLE: OnceLock<Vec<(Vec<String>, Vec<String>)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let doc = super::openapi();
+        doc.paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.trim_matches('/').split('/').map(str::to_owned).collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter(|(_, present)| *present)
+                .map(|(m, _)| m.to_owned())
+                .collect();
+                (segments, methods)
+            })
+            .collect()
+    })
+}
+
+/// The methods of the endpoint a path names, if it names one.
+fn methods_of(path: &str) -> Option<Vec<String>> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut methods: Vec<String> = route_table()
+        .iter()
+        .filter(|(pattern, _)| {
+            pattern.len() == parts.len()
+                && pattern.iter().zip(&parts).all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
+        })
+        .flat_map(|(_, m)| m.iter().cloned())
+        .collect();
+    methods.sort();
+    methods.dedup();
+    (!methods.is_empty()).then_some(methods)
+}
+
 /// A file under `root` for the request path, refusing anything that climbs out of it.
 fn file_for(root: &Path, path: &str) -> Option<PathBuf> {
     let rel = Path::new(path.trim_start_matches('/'));
@@ -35,6 +79,14 @@ fn file_for(root: &Path, path: &str) -> Option<PathBuf> {
 /// and `index.html` for every other path (client-side routing).
 pub async fn fallback(req: ServiceRequest, root: PathBuf) -> Result<ServiceResponse, actix_web::Error> {
     let (req, _) = req.into_parts();
+    if let Some(allowed) = methods_of(req.path()) {
+        // A known endpoint asked with another method.
+        let mut res = AppError::code(ErrorCode::MethodNotAllowed).error_response();
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+            res.headers_mut().insert(actix_web::http::header::ALLOW, v);
+        }
+        return Ok(ServiceResponse::new(req, res));
+    }
     if is_api(req.path()) || !matches!(*req.method(), Method::GET | Method::HEAD) {
         return Ok(ServiceResponse::new(req, AppError::code(ErrorCode::RouteNotFound).error_response()));
     }

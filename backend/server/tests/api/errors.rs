@@ -130,7 +130,12 @@ db_test!(page_size_limits, page_sizes_and_query_values_are_bounded);
 async fn unknown_routes_and_methods_get_problems(app: &TestApp) {
     assert_eq!(app.get("/api/v1/nope", None).await.expect(404).code(), "route_not_found");
     assert_eq!(app.post("/api/v1/nope", None, &json!({})).await.expect(404).code(), "route_not_found");
-    assert_eq!(app.delete("/api/v1/auth/login", None).await.expect(404).code(), "route_not_found");
+    let r = app.delete("/api/v1/auth/login", None).await.expect(405);
+    assert_eq!(r.code(), "method_not_allowed");
+    assert_eq!(r.headers.get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
+    let id = uuid::Uuid::now_v7();
+    let r = app.post(&format!("/api/v1/departments/{id}"), None, &json!({})).await.expect(405);
+    assert_eq!(r.headers.get("allow").and_then(|v| v.to_str().ok()), Some("GET, PUT"));
     let r = app.get(&format!("/api/v1/departments/{}", uuid::Uuid::now_v7()), None).await.expect(404);
     assert_eq!(r.code(), "not_found");
 }
