@@ -115,7 +115,7 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .app_data(data.clone())
             .app_data(web::JsonConfig::default().limit(json_limit).error_handler(|e, _| extract::json_error(e).into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| extract::query_error(e).into()))
-            .app_data(web::PathConfig::default().error_handler(|e, _| extract::path_error(e).into()))
+            .app_data(web::PathConfig::default().error_handler(extract::path_error))
             .app_data(web::PayloadConfig::default().limit(json_limit))
             .into_utoipa_app()
             .openapi(http::base_doc())

@@ -224,7 +224,14 @@ pub fn query_error(err: QueryPayloadError) -> AppError {
     AppError::detail(ErrorCode::BadRequest, format!("查询参数无效：{err}"), format!("Invalid query parameters: {err}"))
 }
 
-/// Map path failures (e.g. a malformed id) to problem responses.
-pub fn path_error(err: PathError) -> AppError {
+/// Map path failures (e.g. a malformed id) to problem responses. A path that is really another
+/// endpoint's (`PUT /holidays/day` reaching `PUT /holidays/{year}`) is a 405 for that endpoint.
+pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    if let Some(allowed) = super::spa::methods_of(req.path())
+        && !allowed.iter().any(|m| m == req.method().as_str())
+    {
+        return actix_web::error::InternalError::from_response(err, super::spa::method_not_allowed(&allowed)).into();
+    }
     AppError::detail(ErrorCode::BadRequest, format!("路径参数无效：{err}"), format!("Invalid path parameter: {err}"))
+        .into()
 }

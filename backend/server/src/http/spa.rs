@@ -49,20 +49,33 @@ fn route_table() -> &'static Vec<(Vec<String>, Vec<String>)> {
     })
 }
 
-/// The methods of the endpoint a path names, if it names one.
-fn methods_of(path: &str) -> Option<Vec<String>> {
+/// The methods of the endpoint a path names, if it names one. Literal segments win over
+/// placeholders (`/tasks/batch` is not `/tasks/{id}`).
+pub fn methods_of(path: &str) -> Option<Vec<String>> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let mut methods: Vec<String> = route_table()
+    let matches: Vec<&(Vec<String>, Vec<String>)> = route_table()
         .iter()
         .filter(|(pattern, _)| {
             pattern.len() == parts.len()
                 && pattern.iter().zip(&parts).all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
         })
-        .flat_map(|(_, m)| m.iter().cloned())
         .collect();
+    let placeholders = |p: &Vec<String>| p.iter().filter(|s| s.starts_with('{')).count();
+    let best = matches.iter().map(|(p, _)| placeholders(p)).min()?;
+    let mut methods: Vec<String> =
+        matches.iter().filter(|(p, _)| placeholders(p) == best).flat_map(|(_, m)| m.iter().cloned()).collect();
     methods.sort();
     methods.dedup();
-    (!methods.is_empty()).then_some(methods)
+    Some(methods)
+}
+
+/// A 405 problem response naming the allowed methods.
+pub fn method_not_allowed(allowed: &[String]) -> HttpResponse {
+    let mut res = AppError::code(ErrorCode::MethodNotAllowed).error_response();
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+        res.headers_mut().insert(actix_web::http::header::ALLOW, v);
+    }
+    res
 }
 
 /// A file under `root` for the request path, refusing anything that climbs out of it.
@@ -81,11 +94,7 @@ pub async fn fallback(req: ServiceRequest, root: PathBuf) -> Result<ServiceRespo
     let (req, _) = req.into_parts();
     if let Some(allowed) = methods_of(req.path()) {
         // A known endpoint asked with another method.
-        let mut res = AppError::code(ErrorCode::MethodNotAllowed).error_response();
-        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
-            res.headers_mut().insert(actix_web::http::header::ALLOW, v);
-        }
-        return Ok(ServiceResponse::new(req, res));
+        return Ok(ServiceResponse::new(req, method_not_allowed(&allowed)));
     }
     if is_api(req.path()) || !matches!(*req.method(), Method::GET | Method::HEAD) {
         return Ok(ServiceResponse::new(req, AppError::code(ErrorCode::RouteNotFound).error_response()));

@@ -136,6 +136,12 @@ async fn unknown_routes_and_methods_get_problems(app: &TestApp) {
     let id = uuid::Uuid::now_v7();
     let r = app.post(&format!("/api/v1/departments/{id}"), None, &json!({})).await.expect(405);
     assert_eq!(r.headers.get("allow").and_then(|v| v.to_str().ok()), Some("GET, PUT"));
+    // Literal routes win over placeholders, also when the placeholder route exists for the method.
+    let r = app.post("/api/v1/holidays/day", None, &json!({})).await.expect(405);
+    assert_eq!(r.headers.get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
+    let admin = app.login("it_admin").await;
+    let r = app.put("/api/v1/holidays/day", Some(&admin.access), &json!({})).await.expect(405);
+    r.code();
     let r = app.get(&format!("/api/v1/departments/{}", uuid::Uuid::now_v7()), None).await.expect(404);
     assert_eq!(r.code(), "not_found");
 }
