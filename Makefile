@@ -17,7 +17,7 @@ export TEST_DATABASE_URL
 FRONTEND_DIR := frontend
 OPENAPI_SPEC := openapi/openapi.json
 
-.PHONY: help run frontend-build test test-frontend lint fmt openapi clean-data
+.PHONY: help run frontend-build test test-frontend lint fmt openapi clean-data fuzz
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,6 +39,7 @@ frontend-build:
 
 test: lint ## fmt check, clippy, OpenAPI validation, frontend tests, every Rust test on SQLite and PostgreSQL
 	bash scripts/validate-openapi.sh
+	bash tests/fuzz/schemathesis.sh
 	@$(MAKE) --no-print-directory test-frontend
 	@echo "PostgreSQL tests use TEST_DATABASE_URL=$$TEST_DATABASE_URL"
 	@# Rust tests run last so that their summary closes the output.
@@ -70,6 +71,9 @@ openapi: ## Regenerate openapi/openapi.json from the server's code
 	$(CARGO) run -q -p tongban-server --bin tongban -- openapi > "$$tmp"; \
 	mv "$$tmp" $(OPENAPI_SPEC)
 	@echo "wrote $(OPENAPI_SPEC)"
+
+fuzz: ## Fuzz every API operation with schemathesis against a demo server (fails on any 5xx)
+	bash tests/fuzz/schemathesis.sh
 
 clean-data: ## Delete the local data dir ./data (database, generated JWT secret)
 	rm -rf data
