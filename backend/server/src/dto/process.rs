@@ -49,6 +49,8 @@ pub struct ProcessDetail {
     pub draft_form: serde_json::Value,
     /// Published versions, newest first.
     pub versions: Vec<VersionView>,
+    /// The draft checked as it was saved: graph, conditions, assignee rules, form and references.
+    pub validation: ValidationReport,
 }
 
 /// A published version.

@@ -107,6 +107,7 @@ async fn detail<C: ConnectionTrait>(db: &C, p: process::Model) -> AppResult<Proc
     Ok(ProcessDetail {
         summary: summary(&p, &versions),
         versions: versions.iter().map(version_view).collect(),
+        validation: check(&p.draft, &p.draft_form),
         draft: p.draft,
         draft_form: p.draft_form,
     })

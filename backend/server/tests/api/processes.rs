@@ -69,6 +69,7 @@ async fn drafts_validate_publish_and_go_online(app: &TestApp) {
     let report =
         app.post(&format!("/api/v1/processes/{id}/validate"), Some(&admin.access), &json!({})).await.expect(200).body;
     assert_eq!(report["valid"], false);
+    assert_eq!(report, saved["validation"], "saving reported the same problems at once");
     let problems = report["problems"].as_array().expect("problems");
     assert!(problems.iter().any(|p| p["node"] == "counsellor" && p["part"] == "definition"), "{problems:?}");
     assert!(problems.iter().any(|p| p["field"] == "nope"), "{problems:?}");
