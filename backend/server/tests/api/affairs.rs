@@ -318,6 +318,18 @@ async fn the_demo_college_runs_its_leave_process_end_to_end(app: &TestApp) {
 }
 db_test!(demo_leave_process, the_demo_college_runs_its_leave_process_end_to_end);
 
+/// Replace the leave process's draft definition and publish it online as the next version.
+async fn publish_online(app: &TestApp, token: &str, pid: &str, definition: Value) {
+    let detail = app.get(&format!("/api/v1/processes/{pid}"), Some(token)).await.expect(200).body;
+    let body = json!({
+        "name": "学生请假", "department_id": detail["department_id"], "description": "",
+        "definition": definition, "form": leave_form(), "version": detail["version"]
+    });
+    let saved = app.put(&format!("/api/v1/processes/{pid}"), Some(token), &body).await.expect(200).body;
+    let publish = json!({ "status": "online", "version": saved["version"] });
+    app.post(&format!("/api/v1/processes/{pid}/versions"), Some(token), &publish).await.expect(201);
+}
+
 async fn running_affairs_move_to_a_new_version_after_a_dry_run(app: &TestApp) {
     let pid = publish_leave(app, None).await;
     let student = app.login("student1").await;
@@ -338,23 +350,7 @@ async fn running_affairs_move_to_a_new_version_after_a_dry_run(app: &TestApp) {
         { "id": "f2", "from": "counsellor", "to": "xgc" },
         { "id": "f3", "from": "xgc", "to": "end" }
     ]);
-    let detail = app.get(&format!("/api/v1/processes/{pid}"), Some(&admin.access)).await.expect(200).body;
-    let saved = app
-        .put(
-            &format!("/api/v1/processes/{pid}"),
-            Some(&admin.access),
-            &json!({ "name": "学生请假", "department_id": detail["department_id"], "description": "", "definition": v2, "form": leave_form(), "version": detail["version"] }),
-        )
-        .await
-        .expect(200)
-        .body;
-    app.post(
-        &format!("/api/v1/processes/{pid}/versions"),
-        Some(&admin.access),
-        &json!({ "status": "online", "version": saved["version"] }),
-    )
-    .await
-    .expect(201);
+    publish_online(app, &admin.access, &pid, v2).await;
 
     let url = format!("/api/v1/processes/{pid}/migrate");
     let dry = app
@@ -396,23 +392,7 @@ async fn running_affairs_move_to_a_new_version_after_a_dry_run(app: &TestApp) {
     v3["flows"][0]["to"] = json!("review");
     v3["flows"][1]["from"] = json!("review");
     v3["nodes"][1]["field_access"] = json!({});
-    let detail = app.get(&format!("/api/v1/processes/{pid}"), Some(&admin.access)).await.expect(200).body;
-    let saved = app
-        .put(
-            &format!("/api/v1/processes/{pid}"),
-            Some(&admin.access),
-            &json!({ "name": "学生请假", "department_id": detail["department_id"], "description": "", "definition": v3, "form": leave_form(), "version": detail["version"] }),
-        )
-        .await
-        .expect(200)
-        .body;
-    app.post(
-        &format!("/api/v1/processes/{pid}/versions"),
-        Some(&admin.access),
-        &json!({ "status": "online", "version": saved["version"] }),
-    )
-    .await
-    .expect(201);
+    publish_online(app, &admin.access, &pid, v3).await;
     let dry = app
         .post(&url, Some(&admin.access), &json!({ "from_version": 2, "to_version": 3, "dry_run": true }))
         .await
