@@ -23,7 +23,7 @@ pub struct Page<T> {
 pub struct PageQuery {
     /// Page number, from 1.
     #[validate(range(min = 1, max = 1_000_000))]
-    #[param(minimum = 1, default = 1)]
+    #[param(minimum = 1, maximum = 1_000_000, default = 1)]
     pub page: Option<u64>,
     /// Items per page, at most 100.
     #[validate(range(min = 1, max = 100))]

@@ -113,12 +113,15 @@ pub struct CreateDepartment {
     pub parent_id: Option<Uuid>,
     /// Unique code.
     #[validate(custom(function = "validate_code"))]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)]
     pub code: String,
     /// Chinese name.
     #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 128)]
     pub name: String,
     /// English name.
     #[validate(length(max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 128)]
     pub name_en: Option<String>,
     /// Kind of unit.
     pub kind: DepartmentKind,
@@ -136,9 +139,11 @@ pub struct UpdateDepartment {
     pub parent_id: Option<Uuid>,
     /// Chinese name.
     #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 128)]
     pub name: String,
     /// English name.
     #[validate(length(max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 128)]
     pub name_en: Option<String>,
     /// Order among siblings.
     #[validate(range(min = 0, max = 100000))]
@@ -224,25 +229,31 @@ impl From<user::Model> for UserView {
 pub struct CreateUser {
     /// Username (lower case).
     #[validate(custom(function = "validate_username"))]
+    #[schema(pattern = "^[a-z0-9_.-]{2,64}$", min_length = 2, max_length = 64)]
     pub username: String,
     /// Name shown.
     #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 128)]
     pub display_name: String,
     /// Kind of user.
     pub kind: UserKind,
     /// 学号 (students).
     #[validate(custom(function = "validate_number"))]
+    #[schema(pattern = "^[A-Za-z0-9+-]{1,32}$", min_length = 1, max_length = 32)]
     pub student_no: Option<String>,
     /// 工号 (staff).
     #[validate(custom(function = "validate_number"))]
+    #[schema(pattern = "^[A-Za-z0-9+-]{1,32}$", min_length = 1, max_length = 32)]
     pub staff_no: Option<String>,
     /// Primary department (a class for students).
     pub department_id: Option<Uuid>,
     /// E-mail.
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// Phone.
     #[validate(custom(function = "validate_number"))]
+    #[schema(pattern = "^[A-Za-z0-9+-]{1,32}$", min_length = 1, max_length = 32)]
     pub phone: Option<String>,
     /// Initial password; omit for single-sign-on-only accounts.
     #[validate(length(max = 256))]
@@ -255,22 +266,27 @@ pub struct CreateUser {
 pub struct UpdateUser {
     /// Name shown.
     #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 128)]
     pub display_name: String,
     /// Kind of user.
     pub kind: UserKind,
     /// 学号.
     #[validate(custom(function = "validate_number"))]
+    #[schema(pattern = "^[A-Za-z0-9+-]{1,32}$", min_length = 1, max_length = 32)]
     pub student_no: Option<String>,
     /// 工号.
     #[validate(custom(function = "validate_number"))]
+    #[schema(pattern = "^[A-Za-z0-9+-]{1,32}$", min_length = 1, max_length = 32)]
     pub staff_no: Option<String>,
     /// Primary department.
     pub department_id: Option<Uuid>,
     /// E-mail.
     #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// Phone.
     #[validate(custom(function = "validate_number"))]
+    #[schema(pattern = "^[A-Za-z0-9+-]{1,32}$", min_length = 1, max_length = 32)]
     pub phone: Option<String>,
     /// Account status; disabling ends every session.
     pub status: UserStatus,
@@ -330,12 +346,15 @@ pub struct RoleView {
 pub struct CreateRole {
     /// Unique code.
     #[validate(custom(function = "validate_code"))]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)]
     pub code: String,
     /// Chinese name.
     #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 128)]
     pub name: String,
     /// English name.
     #[validate(length(max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 128)]
     pub name_en: Option<String>,
     /// What it is for.
     #[validate(length(max = 2000))]
@@ -352,9 +371,11 @@ pub struct CreateRole {
 pub struct UpdateRole {
     /// Chinese name.
     #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 128)]
     pub name: String,
     /// English name.
     #[validate(length(max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 128)]
     pub name_en: Option<String>,
     /// What it is for.
     #[validate(length(max = 2000))]
@@ -466,6 +487,7 @@ pub struct CreatePosition {
     pub department_id: Option<Uuid>,
     /// Title shown.
     #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 128)]
     pub title: String,
 }
 
@@ -477,6 +499,7 @@ pub struct UpdatePosition {
     pub user_id: Uuid,
     /// Title shown.
     #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 128)]
     pub title: String,
     /// The version this update is based on.
     pub version: i32,
