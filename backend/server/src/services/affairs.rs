@@ -28,7 +28,9 @@ use crate::dto::affair::{
 };
 use crate::dto::common::{Page, PageQuery};
 use crate::dto::process::VersionStatus;
-use crate::entity::{affair, department, idempotency_key, job, process, process_version, task, task_candidate, user};
+use crate::entity::{
+    affair, department, idempotency_key, job, notification, process, process_version, task, task_candidate, user,
+};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
 use crate::policy::{Permission, Principal, Target};
 use crate::services::{calendar, notifications};
@@ -526,8 +528,8 @@ async fn run(
     Err(AppError::stale())
 }
 
-/// Whether the caller may see the affair: the applicant, anyone who has or had a task on it, and
-/// administrators of its process.
+/// Whether the caller may see the affair: the applicant, anyone who has or had a task on it, anyone
+/// it was copied to (抄送), and administrators of its process.
 async fn can_view<C: ConnectionTrait>(
     db: &C,
     p: &Principal,
@@ -549,6 +551,15 @@ async fn can_view<C: ConnectionTrait>(
         .count(db)
         .await?;
     if mine > 0 {
+        return Ok(true);
+    }
+    let copied = notification::Entity::find()
+        .filter(notification::Column::UserId.eq(p.user_id))
+        .filter(notification::Column::AffairId.eq(a.id))
+        .filter(notification::Column::Kind.eq("cc"))
+        .count(db)
+        .await?;
+    if copied > 0 {
         return Ok(true);
     }
     let ids: Vec<Uuid> =

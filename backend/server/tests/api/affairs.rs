@@ -442,3 +442,28 @@ async fn a_retried_action_with_the_same_key_returns_the_first_result(app: &TestA
     assert_eq!(r.status().as_u16(), 400);
 }
 db_test!(idempotent_actions, a_retried_action_with_the_same_key_returns_the_first_result);
+
+async fn people_an_affair_is_copied_to_can_read_it(app: &TestApp) {
+    publish_leave(app, None).await;
+    let student = app.login("student1").await;
+    let affair = apply(app, &student).await;
+    let id = affair["id"].as_str().expect("id").to_owned();
+    let teacher = app.login("teacher1").await;
+    app.get(&format!("/api/v1/affairs/{id}"), Some(&teacher.access)).await.expect(404);
+    let admin = app.login("it_admin").await;
+    let teacher_id = app.user_id(&admin, "teacher1").await;
+    let c1 = app.login("counsellor1").await;
+    let task = pending_task(&affair);
+    app.post(
+        &format!("/api/v1/tasks/{task}/actions"),
+        Some(&c1.access),
+        &json!({ "action": "cc", "user_ids": [teacher_id] }),
+    )
+    .await
+    .expect(200);
+    let seen = app.get(&format!("/api/v1/affairs/{id}"), Some(&teacher.access)).await.expect(200).body;
+    assert_eq!(seen["id"], affair["id"]);
+    assert!(seen["allowed_actions"].as_array().expect("actions").is_empty(), "a copy is for reading");
+    app.get(&format!("/api/v1/affairs/{id}"), Some(&app.login("student2").await.access)).await.expect(404);
+}
+db_test!(cc_recipients_read, people_an_affair_is_copied_to_can_read_it);
