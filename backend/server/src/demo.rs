@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditCtx, Entry};
@@ -417,9 +417,4 @@ async fn seed_processes<C: ConnectionTrait>(
         .await?;
     }
     Ok(PROCESSES.len())
-}
-
-/// Id of a department by code (tests and tools).
-pub async fn department_id<C: ConnectionTrait>(db: &C, code: &str) -> AppResult<Option<Uuid>> {
-    Ok(department::Entity::find().filter(department::Column::Code.eq(code)).one(db).await?.map(|d| d.id))
 }

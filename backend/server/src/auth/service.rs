@@ -4,10 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditCtx, Entry};
@@ -316,15 +313,4 @@ pub async fn change_password(st: &AppState, ctx: &AuditCtx, user_id: Uuid, curre
     audit::record(&*txn, ctx, Entry::new("user.change_password", "user", u.id)).await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// Number of live sessions of a user (for tests and the admin view).
-pub async fn live_sessions<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<u64> {
-    Ok(refresh_token::Entity::find()
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(refresh_token::Column::ExpiresAt.gt(now()))
-        .count(db)
-        .await?)
 }

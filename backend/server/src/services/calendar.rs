@@ -36,9 +36,15 @@ fn view(y: &YearSchedule, row: Option<&holiday_year::Model>) -> HolidayYearView 
     }
 }
 
+/// The shipped schedules, parsed once (every task action needs the calendar).
+fn builtin() -> &'static CalendarData {
+    static BUILTIN: std::sync::OnceLock<CalendarData> = std::sync::OnceLock::new();
+    BUILTIN.get_or_init(|| WorkCalendar::builtin().data().clone())
+}
+
 /// Shipped years merged with edited ones, and the edited rows by year.
 async fn merged<C: ConnectionTrait>(db: &C) -> AppResult<(CalendarData, BTreeMap<i32, holiday_year::Model>)> {
-    let mut data = WorkCalendar::builtin().data().clone();
+    let mut data = builtin().clone();
     let rows: BTreeMap<i32, holiday_year::Model> =
         holiday_year::Entity::find().all(db).await?.into_iter().map(|r| (r.year, r)).collect();
     for row in rows.values() {
