@@ -64,7 +64,13 @@ async fn two_instances_run_each_service_call_once(app: &TestApp) {
             .body;
         ids.push(a["id"].as_str().expect("id").to_owned());
     }
-    // Wait (bounded) until every affair has completed.
+    // Wait (bounded) until every affair has completed and every job is marked done (a job is
+    // marked done just after the transaction that reports its result).
+    use sea_orm::EntityTrait;
+    let all_done = || async {
+        let jobs = tongban_server::entity::job::Entity::find().all(app.state.db.conn()).await.expect("jobs");
+        jobs.len() == 20 && jobs.iter().all(|j| j.done_at.is_some())
+    };
     let mut completed = 0;
     for _ in 0..100 {
         completed = 0;
@@ -74,7 +80,7 @@ async fn two_instances_run_each_service_call_once(app: &TestApp) {
                 completed += 1;
             }
         }
-        if completed == ids.len() {
+        if completed == ids.len() && all_done().await {
             break;
         }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
@@ -82,10 +88,13 @@ async fn two_instances_run_each_service_call_once(app: &TestApp) {
     handle.stop(true).await;
     assert_eq!(completed, ids.len(), "every service call was performed");
 
-    use sea_orm::EntityTrait;
     let jobs = tongban_server::entity::job::Entity::find().all(app.state.db.conn()).await.expect("jobs");
     assert_eq!(jobs.len(), 20);
-    assert!(jobs.iter().all(|j| j.done_at.is_some() && j.attempts == 1), "each job ran exactly once");
+    assert!(
+        jobs.iter().all(|j| j.done_at.is_some() && j.attempts == 1),
+        "each job ran exactly once: {:?}",
+        jobs.iter().map(|j| (j.attempts, j.done_at.is_some(), j.last_error.clone())).collect::<Vec<_>>()
+    );
     for id in &ids {
         let a = app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body;
         let results = a["history"]
