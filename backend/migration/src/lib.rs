@@ -10,6 +10,7 @@ mod m20261128_000002_processes;
 mod m20261128_000003_affairs;
 mod m20261128_000004_absences;
 mod m20261128_000005_notifications;
+mod m20261128_000006_hall;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_affairs::Migration),
             Box::new(m20261128_000004_absences::Migration),
             Box::new(m20261128_000005_notifications::Migration),
+            Box::new(m20261128_000006_hall::Migration),
         ]
     }
 }

@@ -45,6 +45,59 @@ pub struct Settings {
     pub login_throttle: LoginThrottle,
     /// Password rules for new passwords.
     pub password_policy: PasswordPolicy,
+    /// Where uploaded files are kept.
+    pub storage: StorageSettings,
+}
+
+/// Which object store holds uploaded files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// A directory on the local file system (`dir`, default `<data_dir>/files`).
+    Fs,
+    /// An S3-compatible store (MinIO, Ceph, cloud S3).
+    S3,
+}
+
+/// Object-store settings (`TONGBAN_STORAGE__BACKEND=s3`, `TONGBAN_STORAGE__BUCKET=…`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    /// `fs` (default) or `s3`.
+    pub backend: StorageBackend,
+    /// For `fs`: the directory (default `<data_dir>/files`).
+    pub dir: Option<PathBuf>,
+    /// For `s3`: the endpoint URL (empty for AWS itself).
+    pub endpoint: Option<String>,
+    /// For `s3`: the bucket.
+    pub bucket: Option<String>,
+    /// For `s3`: the region.
+    pub region: String,
+    /// For `s3`: the access key id.
+    pub access_key_id: Option<String>,
+    /// For `s3`: the secret key.
+    pub secret_access_key: Option<SecretString>,
+    /// For `s3`: allow a plain-HTTP endpoint (a store on the same host or network).
+    #[serde(deserialize_with = "lenient_bool")]
+    pub allow_http: bool,
+    /// Largest uploaded file in bytes.
+    pub max_file_bytes: usize,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings {
+            backend: StorageBackend::Fs,
+            dir: None,
+            endpoint: None,
+            bucket: None,
+            region: "us-east-1".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            allow_http: false,
+            max_file_bytes: 20 * 1024 * 1024,
+        }
+    }
 }
 
 /// Limits on failed sign-ins within a sliding window.
@@ -92,6 +145,7 @@ impl Default for Settings {
             db_max_connections: 16,
             login_throttle: LoginThrottle::default(),
             password_policy: PasswordPolicy::default(),
+            storage: StorageSettings::default(),
         }
     }
 }

@@ -55,6 +55,8 @@ macro_rules! permissions {
 permissions! {
     AffairApply => "affair.apply", "申请办事", "Apply for services";
     TaskHandle => "task.handle", "办理待办事项", "Handle tasks";
+    AffairRead => "affair.read", "查看办件", "Read affairs of the departments in scope";
+    ConsultAnswer => "consult.answer", "答复在线咨询", "Answer questions on guides (在线咨询)";
     OrgRead => "org.read", "查看组织机构与人员", "Read departments, positions and users";
     OrgManage => "org.manage", "管理部门与岗位", "Manage departments and positions";
     UserManage => "user.manage", "管理用户账号与角色分配", "Manage user accounts and role assignments";
@@ -234,14 +236,22 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         name: "经办人",
         name_en: "Handler",
         description: "办理待办事项，查看本部门人员",
-        permissions: &[P::TaskHandle, P::OrgRead],
+        permissions: &[P::TaskHandle, P::OrgRead, P::ConsultAnswer],
     },
     BuiltinRole {
         code: "dept_admin",
         name: "部门管理员",
         name_en: "Department administrator",
         description: "事项主体部门管理员：管理本部门的办事指南、证照与日常督办",
-        permissions: &[P::OrgRead, P::GuideManage, P::CertificateIssue, P::StatsRead, P::TaskHandle],
+        permissions: &[
+            P::OrgRead,
+            P::GuideManage,
+            P::CertificateIssue,
+            P::StatsRead,
+            P::TaskHandle,
+            P::AffairRead,
+            P::ConsultAnswer,
+        ],
     },
     BuiltinRole {
         code: "it_admin",
@@ -259,6 +269,8 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             P::StatsRead,
             P::SettingsManage,
             P::TaskHandle,
+            P::AffairRead,
+            P::ConsultAnswer,
         ],
     },
     BuiltinRole {
@@ -266,7 +278,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         name: "校领导",
         name_en: "School leader",
         description: "院长、书记、分管院领导：审批与督办统计",
-        permissions: &[P::TaskHandle, P::StatsRead, P::OrgRead],
+        permissions: &[P::TaskHandle, P::StatsRead, P::OrgRead, P::AffairRead],
     },
     BuiltinRole {
         code: "auditor",

@@ -63,6 +63,8 @@ impl Application {
             db,
             keys: Arc::new(jwt_keys(&settings)?),
             metrics: Arc::new(Metrics::default()),
+            storage: Arc::new(crate::services::storage::Storage::from_settings(&settings)?),
+            search: Arc::new(crate::services::search::SearchIndex::default()),
             settings: Arc::new(settings),
         };
         let listener = TcpListener::bind(&state.settings.listen)?;

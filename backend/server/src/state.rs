@@ -6,6 +6,8 @@ use crate::auth::tokens::JwtKeys;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::metrics::Metrics;
+use crate::services::search::SearchIndex;
+use crate::services::storage::Storage;
 
 /// Everything a request needs; cheap to clone.
 #[derive(Clone)]
@@ -18,4 +20,8 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Uploaded files.
+    pub storage: Arc<Storage>,
+    /// Guide search.
+    pub search: Arc<SearchIndex>,
 }

@@ -24,6 +24,8 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The guide it was started from (hot services count these).
+    pub guide_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

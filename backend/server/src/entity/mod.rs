@@ -2,8 +2,19 @@
 
 pub mod absence;
 pub mod affair;
+pub mod affair_draft;
+pub mod affair_message;
+pub mod affair_rating;
+pub mod answer;
 pub mod audit_log;
+pub mod category;
 pub mod department;
+pub mod favorite;
+pub mod file;
+pub mod guide;
+pub mod guide_version;
+pub mod guide_visit;
+pub mod hall_link;
 pub mod holiday_year;
 pub mod idempotency_key;
 pub mod job;
@@ -12,6 +23,7 @@ pub mod notification;
 pub mod position;
 pub mod process;
 pub mod process_version;
+pub mod question;
 pub mod refresh_token;
 pub mod role;
 pub mod role_permission;

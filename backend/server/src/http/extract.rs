@@ -97,6 +97,24 @@ impl FromRequest for Auth {
     }
 }
 
+/// The caller when a token is sent, `None` for anonymous requests, for public endpoints that
+/// personalise when signed in. A token that is sent but invalid or expired still answers 401, so a
+/// client learns to refresh instead of silently getting the anonymous view.
+pub struct MaybeAuth(pub Option<Auth>);
+
+impl FromRequest for MaybeAuth {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<MaybeAuth, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.headers().get(actix_web::http::header::AUTHORIZATION).is_none() {
+            return Box::pin(std::future::ready(Ok(MaybeAuth(None))));
+        }
+        let fut = Auth::from_request(req, payload);
+        Box::pin(async move { Ok(MaybeAuth(Some(fut.await?))) })
+    }
+}
+
 /// Flatten validator errors into field errors with messages in both languages.
 pub fn field_errors(errs: &ValidationErrors) -> Vec<FieldError> {
     let mut out = Vec::new();

@@ -18,6 +18,7 @@ pub mod problem;
 pub mod processes;
 pub mod roles;
 pub mod spa;
+pub mod upload;
 pub mod users;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};

@@ -418,6 +418,7 @@ pub async fn create(
         version: Set(1),
         created_at: Set(t),
         updated_at: Set(t),
+        guide_id: Set(None),
     }
     .insert(&*txn)
     .await?;

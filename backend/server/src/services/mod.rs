@@ -12,6 +12,8 @@ pub mod notifications;
 pub mod positions;
 pub mod processes;
 pub mod roles;
+pub mod search;
+pub mod storage;
 pub mod timers;
 pub mod users;
 
