@@ -13,6 +13,10 @@ NPM ?= npm
 LISTEN ?= 127.0.0.1:8080
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export TEST_DATABASE_URL
+# The interpreter of the private venv (under the cargo target dir) that holds the test peers
+# (aiosmtpd, moto's S3 server); scripts/test-peers.sh installs them.
+TONGBAN_TEST_PYTHON ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/py-venv/bin/python
+export TONGBAN_TEST_PYTHON
 
 FRONTEND_DIR := frontend
 OPENAPI_SPEC := openapi/openapi.json
@@ -40,6 +44,7 @@ frontend-build:
 test: lint ## fmt check, clippy, OpenAPI validation, frontend tests, every Rust test on SQLite and PostgreSQL
 	bash scripts/validate-openapi.sh
 	bash tests/fuzz/schemathesis.sh
+	bash scripts/test-peers.sh
 	@$(MAKE) --no-print-directory test-frontend
 	@echo "PostgreSQL tests use TEST_DATABASE_URL=$$TEST_DATABASE_URL"
 	@# Rust tests run last so that their summary closes the output.

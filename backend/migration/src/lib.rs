@@ -11,6 +11,7 @@ mod m20261128_000003_affairs;
 mod m20261128_000004_absences;
 mod m20261128_000005_notifications;
 mod m20261128_000006_hall;
+mod m20261128_000009_delivery;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_absences::Migration),
             Box::new(m20261128_000005_notifications::Migration),
             Box::new(m20261128_000006_hall::Migration),
+            Box::new(m20261128_000009_delivery::Migration),
         ]
     }
 }

@@ -47,6 +47,67 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     /// Where uploaded files are kept.
     pub storage: StorageSettings,
+    /// The address users reach the service hall at, for links in e-mails and pushes.
+    pub public_url: String,
+    /// E-mail delivery of notifications (off unless `smtp.host` is set).
+    pub smtp: SmtpSettings,
+    /// The push webhook that forwards notifications to the mobile app and WeChat template messages
+    /// (off unless `push.url` is set).
+    pub push: PushSettings,
+}
+
+/// How mail leaves: `TONGBAN_SMTP__HOST=smtp.example.edu.cn`, `TONGBAN_SMTP__SECURITY=starttls`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SmtpSettings {
+    /// Mail server host; empty turns e-mail off.
+    pub host: Option<String>,
+    /// Port (587 for STARTTLS, 465 for TLS, 25 for plain).
+    pub port: u16,
+    /// `starttls` (default), `tls` or `none` (a relay on the same host only).
+    pub security: SmtpSecurity,
+    /// Login user, when the server wants one.
+    pub username: Option<String>,
+    /// Login password.
+    pub password: Option<SecretString>,
+    /// Sender, e.g. `通办 <noreply@example.edu.cn>`.
+    pub from: String,
+}
+
+/// Transport security towards the mail server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No encryption: only for a relay on the same host.
+    None,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            host: None,
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: "通办 <noreply@localhost>".into(),
+        }
+    }
+}
+
+/// The push webhook: each notification is POSTed as JSON, signed with HMAC-SHA256 of
+/// `<timestamp>.<body>` in `X-Tongban-Signature: sha256=<hex>`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PushSettings {
+    /// Receiver URL; empty turns pushes off.
+    pub url: Option<String>,
+    /// Shared secret for the signature.
+    pub secret: Option<SecretString>,
 }
 
 /// Which object store holds uploaded files.
@@ -146,6 +207,9 @@ impl Default for Settings {
             login_throttle: LoginThrottle::default(),
             password_policy: PasswordPolicy::default(),
             storage: StorageSettings::default(),
+            public_url: "http://127.0.0.1:8080".into(),
+            smtp: SmtpSettings::default(),
+            push: PushSettings::default(),
         }
     }
 }

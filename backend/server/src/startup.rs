@@ -63,6 +63,7 @@ impl Application {
             db,
             keys: Arc::new(jwt_keys(&settings)?),
             metrics: Arc::new(Metrics::default()),
+            live: Arc::new(crate::services::live::LiveHub::default()),
             storage: Arc::new(crate::services::storage::Storage::from_settings(&settings)?),
             search: Arc::new(crate::services::search::SearchIndex::default()),
             settings: Arc::new(settings),
@@ -71,6 +72,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = run(listener, state.clone())?;
         crate::services::jobs::spawn(state.clone());
+        crate::services::live::spawn(state.clone());
+        crate::services::delivery::spawn(state.clone())?;
         Ok(Application { port, server, state })
     }
 
@@ -87,6 +90,29 @@ impl Application {
     /// The server handle and the future that runs it, for tests that stop it themselves.
     pub fn into_server(self) -> Server {
         self.server
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -128,6 +154,17 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     })
     .listen(listener)?
     .shutdown_timeout(30)
+    .disable_signals()
     .run();
+    // Our own signal handling: end the live notification streams first (clients reconnect to
+    // another instance), then stop gracefully, so open streams do not hold the shutdown.
+    let handle = server.handle();
+    let live = state.live.clone();
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        live.close();
+        handle.stop(true).await;
+    });
     Ok(server)
 }

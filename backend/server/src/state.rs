@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Uploaded files.
     pub storage: Arc<Storage>,
+    /// Live notifications for SSE streams.
+    pub live: Arc<crate::services::live::LiveHub>,
     /// Guide search.
     pub search: Arc<SearchIndex>,
 }

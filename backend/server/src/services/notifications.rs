@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 use serde::Serialize;
 use tongban_engine::exec::{Event, Instance, InstanceStatus, NotifyReason};
@@ -21,7 +22,7 @@ use crate::state::AppState;
 use crate::time::now;
 
 /// A notification.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NotificationView {
     /// Id.
     pub id: Uuid,
@@ -82,6 +83,12 @@ pub async fn send<C: ConnectionTrait>(
             task_id: Set(task_id),
             read_at: Set(None),
             created_at: Set(t),
+            email_sent_at: Set(None),
+            push_sent_at: Set(None),
+            delivered_at: Set(None),
+            delivery_locked_until: Set(None),
+            delivery_attempts: Set(0),
+            delivery_error: Set(None),
         }
         .insert(db)
         .await?;
@@ -185,4 +192,44 @@ pub async fn mark_read(st: &AppState, p: &Principal, id: Uuid) -> AppResult<Noti
         txn.commit().await?;
     }
     notification::Entity::find_by_id(id).one(st.db.conn()).await?.map(Into::into).ok_or_else(AppError::not_found)
+}
+
+/// How many of the user's notifications are unread.
+pub async fn unread(st: &AppState, user_id: Uuid) -> AppResult<u64> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user_id))
+        .filter(notification::Column::ReadAt.is_null())
+        .count(st.db.conn())
+        .await?)
+}
+
+/// Mark every unread notification of the caller read.
+pub async fn mark_all_read(st: &AppState, p: &Principal) -> AppResult<()> {
+    let txn = st.db.write().await?;
+    notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(now()))
+        .filter(notification::Column::UserId.eq(p.user_id))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The user's notifications created after `last` (one of theirs), oldest first, at most 100: what
+/// a reconnecting stream missed.
+pub async fn since(st: &AppState, user_id: Uuid, last: Uuid) -> AppResult<Vec<NotificationView>> {
+    let Some(mark) = notification::Entity::find_by_id(last).one(st.db.conn()).await?.filter(|n| n.user_id == user_id)
+    else {
+        return Ok(Vec::new());
+    };
+    let rows = notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user_id))
+        .filter(notification::Column::CreatedAt.gte(mark.created_at))
+        .filter(notification::Column::Id.ne(last))
+        .order_by_asc(notification::Column::CreatedAt)
+        .limit(100)
+        .all(st.db.conn())
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }

@@ -230,6 +230,7 @@ where
 
     let outcome = AssertUnwindSafe(body(&test)).catch_unwind().await;
 
+    test.state.live.close();
     handle.stop(true).await;
     let TestApp { state, .. } = test;
     let _ = state.db.close().await;
