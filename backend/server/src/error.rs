@@ -22,6 +22,7 @@ pub enum ErrorCode {
     RefreshTokenInvalid,
     RefreshTokenReused,
     TooManyLoginAttempts,
+    TooManyRequests,
     Forbidden,
     NotFound,
     RouteNotFound,
@@ -53,6 +54,7 @@ impl ErrorCode {
         ErrorCode::RefreshTokenInvalid,
         ErrorCode::RefreshTokenReused,
         ErrorCode::TooManyLoginAttempts,
+        ErrorCode::TooManyRequests,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::RouteNotFound,
@@ -84,6 +86,7 @@ impl ErrorCode {
             ErrorCode::RefreshTokenInvalid => "refresh_token_invalid",
             ErrorCode::RefreshTokenReused => "refresh_token_reused",
             ErrorCode::TooManyLoginAttempts => "too_many_login_attempts",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::RouteNotFound => "route_not_found",
@@ -122,7 +125,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RuleViolation => 422,
-            ErrorCode::TooManyLoginAttempts => 429,
+            ErrorCode::TooManyLoginAttempts | ErrorCode::TooManyRequests => 429,
             ErrorCode::ServiceUnavailable => 503,
             ErrorCode::Internal => 500,
         }
@@ -149,6 +152,7 @@ impl ErrorCode {
             ErrorCode::TooManyLoginAttempts => {
                 ("登录失败次数过多，请稍后再试", "Too many failed sign-ins; try again later")
             }
+            ErrorCode::TooManyRequests => ("请求过于频繁，请稍后再试", "Too many requests; try again later"),
             ErrorCode::Forbidden => ("没有权限执行此操作", "You are not allowed to do this"),
             ErrorCode::NotFound => ("对象不存在", "Not found"),
             ErrorCode::RouteNotFound => ("接口不存在", "No such endpoint"),

@@ -35,9 +35,11 @@ macro_rules! string_enum {
 
 pub mod absence;
 pub mod affair;
+pub mod attachment;
 pub mod auth;
 pub mod calendar;
 pub mod common;
+pub mod draft;
 pub mod org;
 pub mod process;
 

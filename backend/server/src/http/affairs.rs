@@ -9,29 +9,34 @@ use uuid::Uuid;
 use super::extract::{Auth, ValidJson, ValidQuery};
 use super::problem::Problem;
 use crate::dto::affair::{
-    AffairSummary, AffairView, BatchApproveRequest, BatchItemResult, CreateAffair, NoteRequest, ResubmitRequest,
-    TaskActionRequest, TaskListItem, TaskListStatus, TaskQuery,
+    AffairQuery, AffairSummary, AffairView, BatchApproveRequest, BatchItemResult, CreateAffair, MessageView,
+    NoteRequest, PostMessage, RatingRequest, RatingView, ResubmitRequest, TaskActionRequest, TaskCounts, TaskListItem,
+    TaskQuery,
 };
 use crate::dto::common::{Page, PageQuery};
 use crate::error::AppError;
-use crate::services::affairs;
+use crate::services::{affairs, messages};
 use crate::state::AppState;
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_affair)
-        .service(list_my_affairs)
+        .service(list_affairs)
         .service(get_affair)
         .service(withdraw_affair)
         .service(urge_affair)
         .service(resubmit_affair)
+        .service(rate_affair)
+        .service(list_affair_messages)
+        .service(post_affair_message)
         .service(list_tasks)
+        .service(task_counts)
         .service(batch_approve)
         .service(get_task)
         .service(act_on_task);
 }
 
 /// The `Idempotency-Key` header: 1–128 visible ASCII characters.
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
+pub(super) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
     match req.headers().get("idempotency-key") {
         None => Ok(None),
         Some(v) => {
@@ -50,7 +55,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
     }
 }
 
-fn respond(status: u16, body: Value) -> HttpResponse {
+pub(super) fn respond(status: u16, body: Value) -> HttpResponse {
     HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK)).json(body)
 }
 
@@ -81,24 +86,26 @@ async fn create_affair(
     Ok(respond(status, v))
 }
 
-/// My affairs, newest first.
+/// Affairs: mine (default), or with `affair.read` those of the departments in my scope.
 #[utoipa::path(
     tag = "affairs",
     security(("bearer" = [])),
-    params(PageQuery),
+    params(AffairQuery, PageQuery),
     responses(
         (status = 200, description = "A page of affairs", body = Page<AffairSummary>),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`department` or `all` without `affair.read`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/affairs")]
-async fn list_my_affairs(
+async fn list_affairs(
     st: web::Data<AppState>,
     auth: Auth,
+    q: ValidQuery<AffairQuery>,
     page: ValidQuery<PageQuery>,
 ) -> Result<web::Json<Page<AffairSummary>>, AppError> {
-    Ok(web::Json(affairs::list_mine(&st, &auth.principal, &page.0).await?))
+    Ok(web::Json(affairs::list(&st, &auth.principal, &q.0, &page.0).await?))
 }
 
 /// One affair: form, tasks, timeline and what the caller may do.
@@ -118,7 +125,7 @@ async fn get_affair(
     auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<AffairView>, AppError> {
-    Ok(web::Json(affairs::get(&st, &auth.principal, *id).await?))
+    Ok(web::Json(affairs::get(&st, &auth.principal, &auth.ctx, *id).await?))
 }
 
 /// The applicant withdraws (撤回) before anyone handled it, or while it is returned.
@@ -194,13 +201,14 @@ async fn resubmit_affair(
     Ok(web::Json(affairs::resubmit(&st, &auth.principal, &auth.ctx, *id, body.0).await?))
 }
 
-/// My to-do (待办, including group tasks I can claim) or done (已办) tasks.
+/// My workspace: to-do (待办, including group tasks I can claim), done (已办), affairs copied to me
+/// (抄送) or started by me; with filters, due dates and overdue marks.
 #[utoipa::path(
     tag = "tasks",
     security(("bearer" = [])),
     params(TaskQuery, PageQuery),
     responses(
-        (status = 200, description = "A page of tasks", body = Page<TaskListItem>),
+        (status = 200, description = "A page of tasks or affairs", body = Page<TaskListItem>),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     )
@@ -209,11 +217,24 @@ async fn resubmit_affair(
 async fn list_tasks(
     st: web::Data<AppState>,
     auth: Auth,
-    q: web::Query<TaskQuery>,
+    q: ValidQuery<TaskQuery>,
     page: ValidQuery<PageQuery>,
 ) -> Result<web::Json<Page<TaskListItem>>, AppError> {
-    let status = q.status.unwrap_or(TaskListStatus::Todo);
-    Ok(web::Json(affairs::list_tasks(&st, &auth.principal, status, &page.0).await?))
+    Ok(web::Json(affairs::list_tasks(&st, &auth.principal, &q.0, &page.0).await?))
+}
+
+/// The sizes of my workspace lists, with the overdue to-do tasks.
+#[utoipa::path(
+    tag = "tasks",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Counts", body = TaskCounts),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/tasks/counts")]
+async fn task_counts(st: web::Data<AppState>, auth: Auth) -> Result<web::Json<TaskCounts>, AppError> {
+    Ok(web::Json(affairs::task_counts(&st, &auth.principal).await?))
 }
 
 /// A task's affair, as its handler sees it.
@@ -229,7 +250,7 @@ async fn list_tasks(
 )]
 #[get("/tasks/{id}")]
 async fn get_task(st: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> Result<web::Json<AffairView>, AppError> {
-    Ok(web::Json(affairs::get_task(&st, &auth.principal, *id).await?))
+    Ok(web::Json(affairs::get_task(&st, &auth.principal, &auth.ctx, *id).await?))
 }
 
 /// Handle a task: approve, reject, return, transfer, delegate, add or remove signers, claim,
@@ -281,4 +302,78 @@ async fn batch_approve(
     body: ValidJson<BatchApproveRequest>,
 ) -> Result<web::Json<Vec<BatchItemResult>>, AppError> {
     Ok(web::Json(affairs::batch_approve(&st, &auth.principal, &auth.ctx, body.0).await?))
+}
+
+/// Rate a completed affair (评价): the applicant, once.
+#[utoipa::path(
+    tag = "affairs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Affair id")),
+    request_body = RatingRequest,
+    responses(
+        (status = 201, description = "Rated", body = RatingView),
+        (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the applicant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such affair visible to you", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not completed, or already rated", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/affairs/{id}/rating")]
+async fn rate_affair(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: ValidJson<RatingRequest>,
+) -> Result<HttpResponse, AppError> {
+    let r = affairs::rate(&st, &auth.principal, &auth.ctx, *id, body.0).await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+/// Messages on an affair, oldest first: for its applicant, its handlers and its supervisors.
+#[utoipa::path(
+    tag = "affairs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Affair id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = Page<MessageView>),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Copied to you only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such affair visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/affairs/{id}/messages")]
+async fn list_affair_messages(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    page: ValidQuery<PageQuery>,
+) -> Result<web::Json<Page<MessageView>>, AppError> {
+    Ok(web::Json(messages::list(&st, &auth.principal, *id, &page.0).await?))
+}
+
+/// Write a message on an affair (applicant and handlers); the other side is notified.
+#[utoipa::path(
+    tag = "affairs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Affair id")),
+    request_body = PostMessage,
+    responses(
+        (status = 201, description = "Sent", body = MessageView),
+        (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither the applicant nor a handler", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such affair visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/affairs/{id}/messages")]
+async fn post_affair_message(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: ValidJson<PostMessage>,
+) -> Result<HttpResponse, AppError> {
+    let m = messages::post(&st, &auth.principal, &auth.ctx, *id, body.0).await?;
+    Ok(HttpResponse::Created().json(m))
 }

@@ -4,9 +4,11 @@
 
 pub mod absences;
 pub mod affairs;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod departments;
+pub mod drafts;
 pub mod extract;
 pub mod holidays;
 pub mod me;
@@ -16,6 +18,7 @@ pub mod ops;
 pub mod positions;
 pub mod problem;
 pub mod processes;
+pub mod progress;
 pub mod roles;
 pub mod spa;
 pub mod upload;
@@ -40,6 +43,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(positions::configure)
             .configure(processes::configure)
             .configure(affairs::configure)
+            .configure(drafts::configure)
+            .configure(attachments::configure)
+            .configure(progress::configure)
             .configure(notifications::configure)
             .configure(absences::configure)
             .configure(holidays::configure)

@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::ExprTrait;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, LikeExpr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, NotSet, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, Statement,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -21,21 +21,29 @@ use tongban_engine::model::{NodeId, ProcessDefinition, TaskId, UserId};
 use uuid::Uuid;
 
 use super::directory::{Needs, OrgDirectory, all_active, collect_ids};
+use super::{like_pattern, unique_to_conflict};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::affair::{
-    AffairSummary, AffairView, BatchApproveRequest, BatchItemResult, CreateAffair, HistoryView, NoteRequest,
-    ResubmitRequest, ReturnTo, TaskAction, TaskActionRequest, TaskListItem, TaskListStatus, TaskView,
+    AffairQuery, AffairScope, AffairSort, AffairSummary, AffairView, BatchApproveRequest, BatchItemResult,
+    CreateAffair, HistoryView, MaterialGroup, NoteRequest, PersonRef, RatingRequest, RatingView, ResubmitRequest,
+    ReturnTo, TaskAction, TaskActionRequest, TaskCounts, TaskListItem, TaskListStatus, TaskQuery, TaskSort, TaskView,
+    TimelineNode, TimelineRecord,
 };
+use crate::dto::attachment::AttachmentView;
 use crate::dto::common::{Page, PageQuery};
 use crate::dto::process::VersionStatus;
 use crate::entity::{
-    affair, department, idempotency_key, job, notification, process, process_version, task, task_candidate, user,
+    affair, affair_draft, affair_rating, department, file, guide, idempotency_key, job, notification, process,
+    process_version, task, task_candidate, user,
 };
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
-use crate::policy::{Permission, Principal, Target};
-use crate::services::{calendar, notifications};
+use crate::policy::{DataScope, Permission, Principal, Target};
+use crate::services::{attachments, calendar, notifications, progress};
 use crate::state::AppState;
 use crate::time::now;
+
+/// `guides.status` of a guide shown in the hall.
+pub(crate) const GUIDE_PUBLISHED: &str = "published";
 
 /// Attempts at an action when another action on the same affair commits first.
 const ATTEMPTS: usize = 8;
@@ -308,7 +316,7 @@ async fn start_version(st: &AppState, p: &Principal, process_id: Uuid) -> AppRes
     })
 }
 
-fn request_hash<T: serde::Serialize>(scope: &str, body: &T) -> String {
+pub(crate) fn request_hash<T: serde::Serialize>(scope: &str, body: &T) -> String {
     let bytes = serde_jcs::to_vec(body).unwrap_or_default();
     let mut h = Sha256::new();
     h.update(scope.as_bytes());
@@ -317,7 +325,7 @@ fn request_hash<T: serde::Serialize>(scope: &str, body: &T) -> String {
 }
 
 /// The stored response for an idempotency key, if this user sent it before.
-async fn replay(st: &AppState, user: Uuid, key: &str, hash: &str) -> AppResult<Option<(u16, Value)>> {
+pub(crate) async fn replay(st: &AppState, user: Uuid, key: &str, hash: &str) -> AppResult<Option<(u16, Value)>> {
     match idempotency_key::Entity::find_by_id((user, key.to_owned())).one(st.db.conn()).await? {
         Some(k) if k.request_hash == hash => Ok(Some((k.status_code as u16, k.body))),
         Some(_) => Err(AppError::detail(
@@ -350,6 +358,51 @@ async fn remember<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The process an application names by exactly one of a published guide (its linked process) or
+/// a process key, with the guide when there is one.
+pub(crate) async fn resolve_source<C: ConnectionTrait>(
+    db: &C,
+    process_key: Option<&str>,
+    guide_id: Option<Uuid>,
+) -> AppResult<(process::Model, Option<Uuid>)> {
+    match (process_key, guide_id) {
+        (Some(key), None) => {
+            let proc = process::Entity::find()
+                .filter(process::Column::Key.eq(key))
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::field("process_key", "not_found", "事项不存在", "No such process"))?;
+            Ok((proc, None))
+        }
+        (None, Some(gid)) => {
+            let missing = || {
+                AppError::field(
+                    "guide_id",
+                    "not_found",
+                    "办事指南不存在、未发布或不支持网上办理",
+                    "No published guide with online applying",
+                )
+            };
+            let g = guide::Entity::find_by_id(gid)
+                .filter(guide::Column::Status.eq(GUIDE_PUBLISHED))
+                .one(db)
+                .await?
+                .ok_or_else(missing)?;
+            let proc = match g.process_id {
+                Some(pid) => process::Entity::find_by_id(pid).one(db).await?.ok_or_else(missing)?,
+                None => return Err(missing()),
+            };
+            Ok((proc, Some(g.id)))
+        }
+        _ => Err(AppError::field(
+            "guide_id",
+            "exactly_one",
+            "请指定办事指南（guide_id）或事项（process_key）之一",
+            "Name exactly one of guide_id and process_key",
+        )),
+    }
+}
+
 /// Apply for a service: validate the form, start the affair and submit it, in one transaction.
 pub async fn create(
     st: &AppState,
@@ -365,25 +418,61 @@ pub async fn create(
     {
         return Ok(stored);
     }
-    let proc = process::Entity::find()
-        .filter(process::Column::Key.eq(&req.process_key))
-        .one(st.db.conn())
-        .await?
-        .ok_or_else(|| AppError::field("process_key", "not_found", "事项不存在", "No such process"))?;
+    let (proc, guide_id) = resolve_source(st.db.conn(), req.process_key.as_deref(), req.guide_id).await?;
+    let app = NewAffair { process: proc, guide_id, form: &req.form, picks: &req.picks, draft: None };
+    submit_new(st, p, ctx, app, idempotency_key.map(|k| (k, hash.as_str()))).await
+}
+
+/// What a new affair is made of.
+pub(crate) struct NewAffair<'a> {
+    /// The process.
+    pub process: process::Model,
+    /// The guide it is started from.
+    pub guide_id: Option<Uuid>,
+    /// The form as sent.
+    pub form: &'a Value,
+    /// The applicant's picks.
+    pub picks: &'a BTreeMap<String, Vec<Uuid>>,
+    /// The draft it comes from, deleted in the same transaction.
+    pub draft: Option<Uuid>,
+}
+
+/// Validate and submit a new affair in one transaction: the affair, its first tasks, its
+/// attachments, its notifications, the audit record, the idempotency record and (from a draft)
+/// the draft's deletion.
+pub(crate) async fn submit_new(
+    st: &AppState,
+    p: &Principal,
+    ctx: &AuditCtx,
+    app: NewAffair<'_>,
+    idempotency: Option<(&str, &str)>,
+) -> AppResult<(u16, Value)> {
+    let NewAffair { process: proc, guide_id, form: form_value, picks: req_picks, draft } = app;
     let (version, is_test) = start_version(st, p, proc.id).await?;
     let def: ProcessDefinition = serde_json::from_value(version.definition.clone()).map_err(internal)?;
     let form_def: FormDefinition = serde_json::from_value(version.form.clone()).map_err(internal)?;
     let me = user::Entity::find_by_id(p.user_id).one(st.db.conn()).await?.ok_or_else(AppError::not_found)?;
     let attrs = applicant_attrs(st.db.conn(), &me).await?;
-    let data = form::validate_data(&form_def, &req.form, &attrs).map_err(|v| field_violations(v, "form."))?;
+    let data = form::validate_data(&form_def, form_value, &attrs).map_err(|v| field_violations(v, "form."))?;
     let picks: BTreeMap<String, Vec<UserId>> =
-        req.picks.iter().map(|(k, v)| (k.clone(), v.iter().map(|u| uid(*u)).collect())).collect();
-    let picked: Vec<Uuid> = req.picks.values().flatten().copied().collect();
+        req_picks.iter().map(|(k, v)| (k.clone(), v.iter().map(|u| uid(*u)).collect())).collect();
+    let picked: Vec<Uuid> = req_picks.values().flatten().copied().collect();
     if !all_active(st.db.conn(), &picked).await? {
         return Err(AppError::field("picks", "not_found", "所选人员不存在或已停用", "A picked user does not exist"));
     }
 
     let txn = st.db.write().await?;
+    if let Some(d) = draft {
+        // First, so that of two submissions of one draft exactly one gets through.
+        let gone = affair_draft::Entity::delete_many()
+            .filter(affair_draft::Column::Id.eq(d))
+            .filter(affair_draft::Column::ApplicantId.eq(p.user_id))
+            .exec(&*txn)
+            .await?;
+        if gone.rows_affected != 1 {
+            return Err(AppError::not_found());
+        }
+    }
     let mut needs =
         Needs::of(&def, &Instance::new(def.key.clone(), uid(p.user_id), Value::Null)).with(picked.iter().copied());
     collect_ids(&data, &mut needs.users);
@@ -400,6 +489,7 @@ pub async fn create(
     let out = execute(&def, &instance, &cmd, &dir, &cal).map_err(map_exec)?;
     let t = now();
     let id = Uuid::now_v7();
+    attachments::bind(&*txn, &form_def, &out.instance.form, p.user_id, id).await?;
     let number = next_number(&*txn).await?;
     let row = affair::ActiveModel {
         id: Set(id),
@@ -418,7 +508,7 @@ pub async fn create(
         version: Set(1),
         created_at: Set(t),
         updated_at: Set(t),
-        guide_id: Set(None),
+        guide_id: Set(guide_id),
     }
     .insert(&*txn)
     .await?;
@@ -429,15 +519,16 @@ pub async fn create(
     audit::record(
         &*txn,
         ctx,
-        Entry::new("affair.submit", "affair", id).after(
-            &json!({ "number": row.number, "process": proc.key, "version": version.number, "is_test": is_test }),
-        ),
+        Entry::new("affair.submit", "affair", id).after(&json!({
+            "number": row.number, "process": proc.key, "version": version.number, "is_test": is_test,
+            "guide_id": guide_id, "draft_id": draft
+        })),
     )
     .await?;
     let view = view_of(&*txn, p, &row, &proc, &version, &out.instance, &def, &form_def).await?;
     let body = serde_json::to_value(&view).map_err(internal)?;
-    if let Some(key) = idempotency_key {
-        remember(&*txn, p.user_id, key, &hash, 201, &body).await?;
+    if let Some((key, hash)) = idempotency {
+        remember(&*txn, p.user_id, key, hash, 201, &body).await?;
     }
     txn.commit().await?;
     Ok((201, body))
@@ -479,9 +570,14 @@ async fn run(
         }
         let dir = OrgDirectory::load(&*txn, l.process.department_id, needs).await?;
         let cal = calendar::load(&*txn).await?;
+        let patched = form_patch.is_some();
         let cmd =
             Command { actor: uid(p.user_id), action: action.clone(), comment: comment.clone(), form_patch, now: now() };
         let out = execute(&l.def, &l.instance, &cmd, &dir, &cal).map_err(map_exec)?;
+        if patched {
+            // Files newly named by the corrected form or the handler's patch must be the actor's.
+            attachments::bind(&*txn, &l.form, &out.instance.form, p.user_id, affair_id).await?;
+        }
         let updated = affair::Entity::update_many()
             .col_expr(affair::Column::State, Expr::value(serde_json::to_value(&out.instance).map_err(internal)?))
             .col_expr(affair::Column::Status, Expr::value(status_of(&out.instance)))
@@ -529,17 +625,27 @@ async fn run(
     Err(AppError::stale())
 }
 
-/// Whether the caller may see the affair: the applicant, anyone who has or had a task on it, anyone
-/// it was copied to (抄送), and administrators of its process.
+/// Whether the caller supervises the affair: administrators of its process, and holders of
+/// `affair.read` whose scope reaches its handling department (the process's) or the applicant's
+/// department. They see the whole form.
+fn supervises(p: &Principal, a: &affair::Model, proc: &process::Model) -> bool {
+    p.can_on(Permission::ProcessManage, Target { owner_id: None, department_id: proc.department_id })
+        || p.can_on(
+            Permission::AffairRead,
+            Target { owner_id: Some(a.applicant_id), department_id: proc.department_id },
+        )
+        || p.can_on(Permission::AffairRead, Target { owner_id: Some(a.applicant_id), department_id: a.department_id })
+}
+
+/// Whether the caller may see the affair: the applicant, anyone who has or had a task on it (or
+/// could claim one), anyone it was copied to (抄送), and its supervisors.
 async fn can_view<C: ConnectionTrait>(
     db: &C,
     p: &Principal,
     a: &affair::Model,
     proc: &process::Model,
 ) -> AppResult<bool> {
-    if a.applicant_id == p.user_id
-        || p.can_on(Permission::ProcessManage, Target { owner_id: None, department_id: proc.department_id })
-    {
+    if a.applicant_id == p.user_id || supervises(p, a, proc) {
         return Ok(true);
     }
     let mine = task::Entity::find()
@@ -573,6 +679,43 @@ async fn can_view<C: ConnectionTrait>(
         > 0)
 }
 
+/// Whether the user has, had or could claim a task of the affair.
+fn is_handler(i: &Instance, me: &UserId) -> bool {
+    i.tasks.iter().any(|t| {
+        t.assignee.as_ref() == Some(me) || t.original_assignee.as_ref() == Some(me) || t.candidates.contains(me)
+    })
+}
+
+/// How the caller stands to a visible affair.
+pub(crate) struct Standing {
+    /// The affair.
+    pub affair: affair::Model,
+    /// Its engine state.
+    pub instance: Instance,
+    /// The caller applied for it.
+    pub applicant: bool,
+    /// The caller has, had or could claim a task of it.
+    pub handler: bool,
+    /// The caller supervises it (process administrator, `affair.read` in scope).
+    pub supervisor: bool,
+}
+
+/// The affair with the caller's standing; 404 when they may not see it.
+pub(crate) async fn standing<C: ConnectionTrait>(db: &C, p: &Principal, id: Uuid) -> AppResult<Standing> {
+    let l = load(db, id).await?;
+    if !can_view(db, p, &l.affair, &l.process).await? {
+        return Err(AppError::not_found());
+    }
+    let me = uid(p.user_id);
+    Ok(Standing {
+        applicant: l.affair.applicant_id == p.user_id,
+        handler: is_handler(&l.instance, &me),
+        supervisor: supervises(p, &l.affair, &l.process),
+        affair: l.affair,
+        instance: l.instance,
+    })
+}
+
 fn task_view(affair_id: Uuid, t: &Task, ids: &HashMap<i32, Uuid>, def: &ProcessDefinition) -> TaskView {
     let now = now();
     TaskView {
@@ -592,6 +735,136 @@ fn task_view(affair_id: Uuid, t: &Task, ids: &HashMap<i32, Uuid>, def: &ProcessD
     }
 }
 
+/// The form as the caller may see it, and whether that is all of it. The applicant and
+/// supervisors see everything; handlers what the nodes they work at show them (a CC recipient,
+/// who works at no node, sees what nodes show by default).
+fn visible_form(
+    p: &Principal,
+    a: &affair::Model,
+    proc: &process::Model,
+    i: &Instance,
+    def: &ProcessDefinition,
+    form_def: &FormDefinition,
+) -> (Value, bool) {
+    if a.applicant_id == p.user_id || supervises(p, a, proc) {
+        return (i.form.clone(), true);
+    }
+    let me = uid(p.user_id);
+    let mut access: BTreeMap<String, FieldAccess> =
+        form_def.fields.iter().map(|f| (f.key.clone(), FieldAccess::Hidden)).collect();
+    for t in i.tasks.iter().filter(|t| t.assignee.as_ref() == Some(&me) || t.candidates.contains(&me)) {
+        if let Some(n) = def.node(&t.node) {
+            for f in &form_def.fields {
+                let a = n.access(&f.key);
+                let cur = access.entry(f.key.clone()).or_insert(FieldAccess::Hidden);
+                if a != FieldAccess::Hidden {
+                    *cur = a;
+                }
+            }
+        }
+    }
+    (form::redact(form_def, &access, &i.form), false)
+}
+
+/// Whether the caller may read an attached file: they may see the affair and, unless they see the
+/// whole form, the file is named in a field shown to them.
+pub(crate) async fn may_read_file(st: &AppState, p: &Principal, affair_id: Uuid, file_id: Uuid) -> AppResult<bool> {
+    let db = st.db.conn();
+    let l = load(db, affair_id).await?;
+    if !can_view(db, p, &l.affair, &l.process).await? {
+        return Ok(false);
+    }
+    let (shown, full) = visible_form(p, &l.affair, &l.process, &l.instance, &l.def, &l.form);
+    let id = file_id.to_string();
+    Ok(full || form::references(&l.form, &shown).iter().any(|r| r.id == id))
+}
+
+/// Display names of users.
+pub(crate) async fn names<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<HashMap<Uuid, String>> {
+    let ids: HashSet<Uuid> = ids.into_iter().filter(|u| !u.is_nil()).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect())
+}
+
+fn person(names: &HashMap<Uuid, String>, id: Uuid) -> PersonRef {
+    PersonRef { id, name: names.get(&id).cloned().unwrap_or_default() }
+}
+
+/// The files named in the (visible) form, grouped by field in the order of the form.
+fn materials(form_def: &FormDefinition, shown: &Value, files: &HashMap<Uuid, file::Model>) -> Vec<MaterialGroup> {
+    let mut groups: Vec<MaterialGroup> = Vec::new();
+    for r in form::references(form_def, shown) {
+        if !matches!(r.field.kind, form::FieldKind::File { .. }) {
+            continue;
+        }
+        let Some(f) = r.id.parse::<Uuid>().ok().and_then(|id| files.get(&id)) else { continue };
+        let view = AttachmentView::from(f.clone());
+        match groups.iter_mut().find(|g| g.field_key == r.path) {
+            Some(g) => g.files.push(view),
+            None => groups.push(MaterialGroup {
+                field_key: r.path.clone(),
+                label: r.field.label.clone(),
+                files: vec![view],
+            }),
+        }
+    }
+    groups
+}
+
+/// Every node with its state, handlers, times and opinions.
+fn timeline_view(def: &ProcessDefinition, i: &Instance, names: &HashMap<Uuid, String>) -> Vec<TimelineNode> {
+    let now = now();
+    progress::timeline(def, i)
+        .into_iter()
+        .map(|s| {
+            let mut assignees: Vec<PersonRef> = Vec::new();
+            for t in &s.pending {
+                let who: Vec<Uuid> = match &t.assignee {
+                    Some(u) => parse_uid(u).into_iter().collect(),
+                    None => t.candidates.iter().filter_map(parse_uid).collect(),
+                };
+                for u in who {
+                    if !assignees.iter().any(|a| a.id == u) {
+                        assignees.push(person(names, u));
+                    }
+                }
+            }
+            TimelineNode {
+                node_id: s.node.id.to_string(),
+                name: s.node.name.clone(),
+                kind: progress::kind_code(s.node).to_owned(),
+                state: s.state.as_str().to_owned(),
+                records: s
+                    .records
+                    .iter()
+                    .map(|h| TimelineRecord {
+                        at: h.at,
+                        actor: h.actor.as_ref().and_then(parse_uid).filter(|u| !u.is_nil()).map(|u| person(names, u)),
+                        action: lower(&h.action),
+                        comment: h.comment.clone(),
+                    })
+                    .collect(),
+                assignees,
+                started_at: s.started_at,
+                finished_at: s.finished_at,
+                due_at: s.due_at,
+                overdue: s.due_at.is_some_and(|d| d < now),
+            }
+        })
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn view_of<C: ConnectionTrait>(
     db: &C,
@@ -603,36 +876,16 @@ async fn view_of<C: ConnectionTrait>(
     def: &ProcessDefinition,
     form_def: &FormDefinition,
 ) -> AppResult<AffairView> {
-    let ids: HashMap<i32, Uuid> = task::Entity::find()
-        .filter(task::Column::AffairId.eq(a.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.seq, t.id))
-        .collect();
+    let ids = task_ids(db, a.id).await?;
     let me = uid(p.user_id);
     let is_applicant = a.applicant_id == p.user_id;
-    // Handlers see what the nodes they work at show them.
-    let form = if is_applicant
-        || p.can_on(Permission::ProcessManage, Target { owner_id: None, department_id: proc.department_id })
-    {
-        i.form.clone()
-    } else {
-        let mut access: BTreeMap<String, FieldAccess> =
-            form_def.fields.iter().map(|f| (f.key.clone(), FieldAccess::Hidden)).collect();
-        for t in i.tasks.iter().filter(|t| t.assignee.as_ref() == Some(&me) || t.candidates.contains(&me)) {
-            if let Some(n) = def.node(&t.node) {
-                for f in &form_def.fields {
-                    let a = n.access(&f.key);
-                    let cur = access.entry(f.key.clone()).or_insert(FieldAccess::Hidden);
-                    if a != FieldAccess::Hidden {
-                        *cur = a;
-                    }
-                }
-            }
-        }
-        form::redact(form_def, &access, &i.form)
-    };
+    let (form, _) = visible_form(p, a, proc, i, def, form_def);
+    let files = attachments::of_affair(db, a.id).await?;
+    let rating = affair_rating::Entity::find().filter(affair_rating::Column::AffairId.eq(a.id)).one(db).await?;
+    let people = std::iter::once(a.applicant_id)
+        .chain(i.history.iter().filter_map(|h| h.actor.as_ref().and_then(parse_uid)))
+        .chain(i.pending_tasks().flat_map(|t| t.assignee.iter().chain(t.candidates.iter())).filter_map(parse_uid));
+    let names = names(db, people).await?;
     let mut allowed = Vec::new();
     if is_applicant {
         match i.status {
@@ -643,6 +896,7 @@ async fn view_of<C: ConnectionTrait>(
                 allowed.push("urge");
             }
             InstanceStatus::Returned => allowed.extend(["resubmit", "withdraw"]),
+            InstanceStatus::Completed if rating.is_none() => allowed.push("rate"),
             _ => {}
         }
     }
@@ -662,6 +916,9 @@ async fn view_of<C: ConnectionTrait>(
     if i.pending_tasks().any(|t| t.assignee.is_none() && t.candidates.contains(&me)) {
         allowed.push("claim");
     }
+    if is_applicant || is_handler(i, &me) {
+        allowed.push("message");
+    }
     Ok(AffairView {
         id: a.id,
         number: a.number.clone(),
@@ -672,6 +929,7 @@ async fn view_of<C: ConnectionTrait>(
         applicant_id: a.applicant_id,
         status: status_of(i).to_owned(),
         is_test: a.is_test,
+        materials: materials(form_def, &form, &files),
         form,
         tasks: i.tasks.iter().map(|t| task_view(a.id, t, &ids, def)).collect(),
         history: i
@@ -693,31 +951,123 @@ async fn view_of<C: ConnectionTrait>(
         finished_at: i.finished_at,
         allowed_actions: allowed.into_iter().map(str::to_owned).collect(),
         version: a.version,
+        guide_id: a.guide_id,
+        process_name: proc.name.clone(),
+        applicant_name: names.get(&a.applicant_id).cloned().unwrap_or_default(),
+        timeline: timeline_view(def, i, &names),
+        rating: rating.map(|r| RatingView { score: r.score, comment: r.comment, created_at: r.created_at }),
     })
 }
 
-/// One affair, as the caller may see it.
-pub async fn get(st: &AppState, p: &Principal, id: Uuid) -> AppResult<AffairView> {
+/// One affair, as the caller may see it. Reads by anyone but the applicant are audited.
+pub async fn get(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid) -> AppResult<AffairView> {
     let db = st.db.conn();
     let l = load(db, id).await?;
     if !can_view(db, p, &l.affair, &l.process).await? {
         return Err(AppError::not_found());
     }
+    if l.affair.applicant_id != p.user_id {
+        let txn = st.db.write().await?;
+        audit::record(&*txn, ctx, Entry::new("affair.read", "affair", id)).await?;
+        txn.commit().await?;
+    }
     view_of(db, p, &l.affair, &l.process, &l.version, &l.instance, &l.def, &l.form).await
 }
 
-/// The caller's own affairs, newest first.
-pub async fn list_mine(st: &AppState, p: &Principal, page: &PageQuery) -> AppResult<Page<AffairSummary>> {
-    let paginator = affair::Entity::find()
-        .filter(affair::Column::ApplicantId.eq(p.user_id))
-        .order_by_desc(affair::Column::CreatedAt)
-        .paginate(st.db.conn(), page.size());
+/// Whether a row is past its due time: still open after it, or closed after it.
+fn overdue(due: Option<DateTime<Utc>>, closed: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    match (due, closed) {
+        (Some(d), None) => d < now,
+        (Some(d), Some(c)) => c > d,
+        (None, _) => false,
+    }
+}
+
+/// The SQL form of [`overdue`] over a due and a closing column.
+fn overdue_condition<C: ColumnTrait>(due: C, closed: C, now: DateTime<Utc>, wanted: bool) -> Condition {
+    let c = Condition::all().add(due.is_not_null()).add(
+        Condition::any()
+            .add(Condition::all().add(closed.is_null()).add(due.lt(now)))
+            .add(Expr::col(closed).gt(Expr::col(due))),
+    );
+    if wanted { c } else { c.not() }
+}
+
+/// Affairs whose number or title contains `q`.
+fn text_condition(q: &str) -> Condition {
+    let pat = like_pattern(q);
+    Condition::any()
+        .add(Expr::col(affair::Column::Number).like(LikeExpr::new(&pat).escape('\\')))
+        .add(Expr::col(affair::Column::Title).like(LikeExpr::new(&pat).escape('\\')))
+}
+
+fn nonblank(q: &Option<String>) -> Option<&str> {
+    q.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Affairs: the caller's own (`mine`), or those their `affair.read` reaches (`department`, `all`).
+pub async fn list(st: &AppState, p: &Principal, q: &AffairQuery, page: &PageQuery) -> AppResult<Page<AffairSummary>> {
+    let mut find = affair::Entity::find();
+    match q.scope.unwrap_or(AffairScope::Mine) {
+        AffairScope::Mine => find = find.filter(affair::Column::ApplicantId.eq(p.user_id)),
+        AffairScope::Department | AffairScope::All => {
+            let scope = p.scope(Permission::AffairRead).ok_or_else(AppError::forbidden)?;
+            if let DataScope::Limited { departments, owner } = scope {
+                let handled_by = process::Entity::find()
+                    .select_only()
+                    .column(process::Column::Id)
+                    .filter(process::Column::DepartmentId.is_in(departments.iter().copied()))
+                    .into_query();
+                let mut c = Condition::any()
+                    .add(affair::Column::DepartmentId.is_in(departments))
+                    .add(affair::Column::ProcessId.in_subquery(handled_by));
+                if let Some(o) = owner {
+                    c = c.add(affair::Column::ApplicantId.eq(o));
+                }
+                find = find.filter(c);
+            }
+        }
+    }
+    if let Some(s) = q.status {
+        find = find.filter(affair::Column::Status.eq(s.as_str()));
+    }
+    if let Some(pid) = q.process_id {
+        find = find.filter(affair::Column::ProcessId.eq(pid));
+    }
+    if let Some(text) = nonblank(&q.q) {
+        find = find.filter(text_condition(text));
+    }
+    if let Some(from) = q.from {
+        find = find.filter(affair::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = q.to {
+        find = find.filter(affair::Column::CreatedAt.lt(to));
+    }
+    find = match q.sort.unwrap_or(AffairSort::CreatedDesc) {
+        AffairSort::CreatedAsc => find.order_by_asc(affair::Column::CreatedAt),
+        AffairSort::CreatedDesc => find.order_by_desc(affair::Column::CreatedAt),
+        AffairSort::SubmittedAsc => find.order_by_asc(affair::Column::SubmittedAt),
+        AffairSort::SubmittedDesc => find.order_by_desc(affair::Column::SubmittedAt),
+        AffairSort::DueAsc => {
+            find.order_by_asc(Expr::col(affair::Column::DueAt).is_null()).order_by_asc(affair::Column::DueAt)
+        }
+        AffairSort::DueDesc => {
+            find.order_by_asc(Expr::col(affair::Column::DueAt).is_null()).order_by_desc(affair::Column::DueAt)
+        }
+    };
+    let paginator = find.order_by_desc(affair::Column::Id).paginate(st.db.conn(), page.size());
     let total = paginator.num_items().await?;
-    let items = paginator.fetch_page(page.page() - 1).await?;
+    let rows = paginator.fetch_page(page.page() - 1).await?;
+    let names = names(st.db.conn(), rows.iter().map(|a| a.applicant_id)).await?;
+    let procs = process_names(st.db.conn(), rows.iter().map(|a| a.process_id)).await?;
+    let now = now();
     Ok(Page {
-        items: items
+        items: rows
             .into_iter()
             .map(|a| AffairSummary {
+                overdue: overdue(a.due_at, a.finished_at, now),
+                applicant_name: names.get(&a.applicant_id).cloned().unwrap_or_default(),
+                process_name: procs.get(&a.process_id).cloned().unwrap_or_default(),
                 id: a.id,
                 number: a.number,
                 title: a.title,
@@ -727,12 +1077,81 @@ pub async fn list_mine(st: &AppState, p: &Principal, page: &PageQuery) -> AppRes
                 submitted_at: a.submitted_at,
                 due_at: a.due_at,
                 finished_at: a.finished_at,
+                applicant_id: a.applicant_id,
+                guide_id: a.guide_id,
             })
             .collect(),
         total,
         page: page.page(),
         page_size: page.size(),
     })
+}
+
+/// Names of processes.
+async fn process_names<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<HashMap<Uuid, String>> {
+    let ids: HashSet<Uuid> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(process::Entity::find()
+        .filter(process::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
+}
+
+/// The applicant rates a completed affair (评价), once.
+pub async fn rate(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, req: RatingRequest) -> AppResult<RatingView> {
+    let s = standing(st.db.conn(), p, id).await?;
+    if !s.applicant {
+        return Err(AppError::forbidden());
+    }
+    if s.instance.status != InstanceStatus::Completed {
+        return Err(AppError::detail(
+            ErrorCode::AffairStateConflict,
+            "只能评价已办结的事务",
+            "Only completed affairs can be rated",
+        ));
+    }
+    let comment = req.comment.unwrap_or_default().trim().to_owned();
+    if comment.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(AppError::field(
+            "comment",
+            "control_characters",
+            "不能包含控制字符",
+            "Must not contain control characters",
+        ));
+    }
+    let txn = st.db.write().await?;
+    let already = affair_rating::Entity::find().filter(affair_rating::Column::AffairId.eq(id)).count(&*txn).await?;
+    if already > 0 {
+        return Err(AppError::detail(ErrorCode::AlreadyExists, "该事务已评价过", "The affair was already rated"));
+    }
+    let row = affair_rating::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        affair_id: Set(id),
+        user_id: Set(p.user_id),
+        guide_id: Set(s.affair.guide_id),
+        score: Set(req.score),
+        comment: Set(comment),
+        created_at: Set(now()),
+    }
+    .insert(&*txn)
+    .await
+    .map_err(unique_to_conflict)?;
+    audit::record(
+        &*txn,
+        ctx,
+        Entry::new("affair.rate", "affair", id).after(&json!({ "score": row.score, "comment": row.comment })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(RatingView { score: row.score, comment: row.comment, created_at: row.created_at })
 }
 
 async fn ensure_visible(st: &AppState, p: &Principal, id: Uuid) -> AppResult<()> {
@@ -921,79 +1340,251 @@ pub async fn batch_approve(
     Ok(out)
 }
 
-/// The caller's to-do (pending on them or claimable) or done tasks.
+/// Tasks pending on the caller or claimable by them (待办).
+fn todo_condition(me: Uuid) -> Condition {
+    let claimable = task_candidate::Entity::find()
+        .select_only()
+        .column(task_candidate::Column::TaskId)
+        .filter(task_candidate::Column::UserId.eq(me))
+        .into_query();
+    Condition::all().add(task::Column::Status.eq("pending")).add(
+        Condition::any()
+            .add(task::Column::AssigneeId.eq(me))
+            .add(Condition::all().add(task::Column::AssigneeId.is_null()).add(task::Column::Id.in_subquery(claimable))),
+    )
+}
+
+/// Tasks the caller handled (已办).
+fn done_condition(me: Uuid) -> Condition {
+    Condition::all().add(task::Column::Status.eq("done")).add(task::Column::AssigneeId.eq(me))
+}
+
+/// Affairs copied to the caller (抄送).
+fn cc_condition(me: Uuid) -> Condition {
+    let copied = notification::Entity::find()
+        .select_only()
+        .column(notification::Column::AffairId)
+        .filter(notification::Column::UserId.eq(me))
+        .filter(notification::Column::Kind.eq("cc"))
+        .filter(notification::Column::AffairId.is_not_null())
+        .into_query();
+    Condition::all().add(affair::Column::Id.in_subquery(copied))
+}
+
+/// The caller's workspace: to-do (待办) or done (已办) tasks, affairs copied to them (抄送) or
+/// started by them, filtered and sorted.
 pub async fn list_tasks(
     st: &AppState,
     p: &Principal,
+    q: &TaskQuery,
+    page: &PageQuery,
+) -> AppResult<Page<TaskListItem>> {
+    let status = q.status.unwrap_or(TaskListStatus::Todo);
+    match status {
+        TaskListStatus::Todo | TaskListStatus::Done => task_rows(st, p, status, q, page).await,
+        TaskListStatus::Cc | TaskListStatus::Started => affair_rows(st, p, status, q, page).await,
+    }
+}
+
+/// Conditions on a task's affair as a subquery (process, text).
+fn affair_filter(q: &TaskQuery) -> Option<Condition> {
+    let mut c = Condition::all();
+    let mut any = false;
+    if let Some(pid) = q.process_id {
+        c = c.add(affair::Column::ProcessId.eq(pid));
+        any = true;
+    }
+    if let Some(text) = nonblank(&q.q) {
+        c = c.add(text_condition(text));
+        any = true;
+    }
+    any.then_some(c)
+}
+
+async fn task_rows(
+    st: &AppState,
+    p: &Principal,
     status: TaskListStatus,
+    q: &TaskQuery,
     page: &PageQuery,
 ) -> AppResult<Page<TaskListItem>> {
     let db = st.db.conn();
-    let mut find = task::Entity::find();
-    find = match status {
-        TaskListStatus::Todo => {
-            let claimable: Vec<Uuid> = task_candidate::Entity::find()
-                .filter(task_candidate::Column::UserId.eq(p.user_id))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|c| c.task_id)
-                .collect();
-            find.filter(task::Column::Status.eq("pending")).filter(
-                Condition::any().add(task::Column::AssigneeId.eq(p.user_id)).add(
-                    Condition::all().add(task::Column::AssigneeId.is_null()).add(task::Column::Id.is_in(claimable)),
-                ),
-            )
+    let now = now();
+    let mut find = task::Entity::find().filter(if status == TaskListStatus::Todo {
+        todo_condition(p.user_id)
+    } else {
+        done_condition(p.user_id)
+    });
+    if let Some(c) = affair_filter(q) {
+        let ids = affair::Entity::find().select_only().column(affair::Column::Id).filter(c).into_query();
+        find = find.filter(task::Column::AffairId.in_subquery(ids));
+    }
+    if let Some(o) = q.overdue {
+        find = find.filter(overdue_condition(task::Column::DueAt, task::Column::ClosedAt, now, o));
+    }
+    if let Some(from) = q.from {
+        find = find.filter(task::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = q.to {
+        find = find.filter(task::Column::CreatedAt.lt(to));
+    }
+    let default = if status == TaskListStatus::Todo { TaskSort::DueAsc } else { TaskSort::CreatedDesc };
+    find = match q.sort.unwrap_or(default) {
+        TaskSort::DueAsc => {
+            find.order_by_asc(Expr::col(task::Column::DueAt).is_null()).order_by_asc(task::Column::DueAt)
         }
-        TaskListStatus::Done => {
-            find.filter(task::Column::Status.eq("done")).filter(task::Column::AssigneeId.eq(p.user_id))
+        TaskSort::DueDesc => {
+            find.order_by_asc(Expr::col(task::Column::DueAt).is_null()).order_by_desc(task::Column::DueAt)
         }
+        TaskSort::CreatedAsc => find.order_by_asc(task::Column::CreatedAt),
+        TaskSort::CreatedDesc => find.order_by_desc(task::Column::CreatedAt),
     };
-    let paginator = find.order_by_desc(task::Column::CreatedAt).paginate(db, page.size());
+    let paginator = find.order_by_asc(task::Column::Id).paginate(db, page.size());
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(page.page() - 1).await?;
-    let affair_ids: Vec<Uuid> = rows.iter().map(|t| t.affair_id).collect();
     let affairs: HashMap<Uuid, affair::Model> = affair::Entity::find()
-        .filter(affair::Column::Id.is_in(affair_ids))
+        .filter(affair::Column::Id.is_in(rows.iter().map(|t| t.affair_id).collect::<HashSet<_>>()))
         .all(db)
         .await?
         .into_iter()
         .map(|a| (a.id, a))
         .collect();
-    let now = now();
+    let names = names(db, affairs.values().map(|a| a.applicant_id)).await?;
+    let procs = process_names(db, affairs.values().map(|a| a.process_id)).await?;
     let items = rows
         .into_iter()
         .filter_map(|t| {
             let a = affairs.get(&t.affair_id)?;
             Some(TaskListItem {
+                id: Some(t.id),
+                affair_id: a.id,
                 affair_number: a.number.clone(),
                 affair_title: a.title.clone(),
+                affair_status: a.status.clone(),
+                process_id: a.process_id,
+                process_name: procs.get(&a.process_id).cloned().unwrap_or_default(),
                 applicant_id: a.applicant_id,
-                task: TaskView {
-                    id: t.id,
-                    affair_id: t.affair_id,
-                    overdue: t.closed_at.is_none() && t.due_at.is_some_and(|d| d < now),
-                    node_id: t.node_id,
-                    node_name: t.node_name,
-                    assignee_id: t.assignee_id,
-                    original_assignee_id: t.original_assignee_id,
-                    status: t.status,
-                    kind: t.kind,
-                    result: t.result,
-                    created_at: t.created_at,
-                    due_at: t.due_at,
-                    closed_at: t.closed_at,
-                },
+                applicant_name: names.get(&a.applicant_id).cloned().unwrap_or_default(),
+                overdue: overdue(t.due_at, t.closed_at, now),
+                node_id: Some(t.node_id),
+                node_name: Some(t.node_name),
+                assignee_id: t.assignee_id,
+                original_assignee_id: t.original_assignee_id,
+                status: Some(t.status),
+                kind: Some(t.kind),
+                result: t.result,
+                created_at: t.created_at,
+                due_at: t.due_at,
+                closed_at: t.closed_at,
             })
         })
         .collect();
     Ok(Page { items, total, page: page.page(), page_size: page.size() })
 }
 
+async fn affair_rows(
+    st: &AppState,
+    p: &Principal,
+    status: TaskListStatus,
+    q: &TaskQuery,
+    page: &PageQuery,
+) -> AppResult<Page<TaskListItem>> {
+    let db = st.db.conn();
+    let now = now();
+    let mut find = affair::Entity::find().filter(if status == TaskListStatus::Cc {
+        cc_condition(p.user_id)
+    } else {
+        Condition::all().add(affair::Column::ApplicantId.eq(p.user_id))
+    });
+    if let Some(c) = affair_filter(q) {
+        find = find.filter(c);
+    }
+    if let Some(o) = q.overdue {
+        find = find.filter(overdue_condition(affair::Column::DueAt, affair::Column::FinishedAt, now, o));
+    }
+    if let Some(from) = q.from {
+        find = find.filter(affair::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = q.to {
+        find = find.filter(affair::Column::CreatedAt.lt(to));
+    }
+    find = match q.sort.unwrap_or(TaskSort::CreatedDesc) {
+        TaskSort::DueAsc => {
+            find.order_by_asc(Expr::col(affair::Column::DueAt).is_null()).order_by_asc(affair::Column::DueAt)
+        }
+        TaskSort::DueDesc => {
+            find.order_by_asc(Expr::col(affair::Column::DueAt).is_null()).order_by_desc(affair::Column::DueAt)
+        }
+        TaskSort::CreatedAsc => find.order_by_asc(affair::Column::CreatedAt),
+        TaskSort::CreatedDesc => find.order_by_desc(affair::Column::CreatedAt),
+    };
+    let paginator = find.order_by_asc(affair::Column::Id).paginate(db, page.size());
+    let total = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page.page() - 1).await?;
+    let mut waiting: HashMap<Uuid, task::Model> = HashMap::new();
+    for t in task::Entity::find()
+        .filter(task::Column::AffairId.is_in(rows.iter().map(|a| a.id).collect::<Vec<_>>()))
+        .filter(task::Column::Status.eq("pending"))
+        .order_by_asc(task::Column::Seq)
+        .all(db)
+        .await?
+    {
+        waiting.entry(t.affair_id).or_insert(t);
+    }
+    let names = names(db, rows.iter().map(|a| a.applicant_id)).await?;
+    let procs = process_names(db, rows.iter().map(|a| a.process_id)).await?;
+    let items = rows
+        .into_iter()
+        .map(|a| {
+            let w = waiting.get(&a.id);
+            TaskListItem {
+                id: None,
+                affair_id: a.id,
+                affair_number: a.number,
+                affair_title: a.title,
+                affair_status: a.status,
+                process_id: a.process_id,
+                process_name: procs.get(&a.process_id).cloned().unwrap_or_default(),
+                applicant_id: a.applicant_id,
+                applicant_name: names.get(&a.applicant_id).cloned().unwrap_or_default(),
+                node_id: w.map(|t| t.node_id.clone()),
+                node_name: w.map(|t| t.node_name.clone()),
+                assignee_id: None,
+                original_assignee_id: None,
+                status: None,
+                kind: None,
+                result: None,
+                created_at: a.created_at,
+                due_at: a.due_at,
+                overdue: overdue(a.due_at, a.finished_at, now),
+                closed_at: a.finished_at,
+            }
+        })
+        .collect();
+    Ok(Page { items, total, page: page.page(), page_size: page.size() })
+}
+
+/// The sizes of the caller's workspace lists.
+pub async fn task_counts(st: &AppState, p: &Principal) -> AppResult<TaskCounts> {
+    let db = st.db.conn();
+    let me = p.user_id;
+    Ok(TaskCounts {
+        todo: task::Entity::find().filter(todo_condition(me)).count(db).await?,
+        done: task::Entity::find().filter(done_condition(me)).count(db).await?,
+        cc: affair::Entity::find().filter(cc_condition(me)).count(db).await?,
+        started: affair::Entity::find().filter(affair::Column::ApplicantId.eq(me)).count(db).await?,
+        overdue: task::Entity::find()
+            .filter(todo_condition(me))
+            .filter(overdue_condition(task::Column::DueAt, task::Column::ClosedAt, now(), true))
+            .count(db)
+            .await?,
+    })
+}
+
 /// One task with its affair.
-pub async fn get_task(st: &AppState, p: &Principal, task_id: Uuid) -> AppResult<AffairView> {
+pub async fn get_task(st: &AppState, p: &Principal, ctx: &AuditCtx, task_id: Uuid) -> AppResult<AffairView> {
     let row = task_row(st, p, task_id).await?;
-    get(st, p, row.affair_id).await
+    get(st, p, ctx, row.affair_id).await
 }
 
 /// The account-less actor of system actions (service results, timers).

@@ -3,16 +3,20 @@
 
 pub mod absences;
 pub mod affairs;
+pub mod attachments;
 pub mod audit_logs;
 pub mod calendar;
 pub mod delivery;
 pub mod departments;
 pub mod directory;
+pub mod drafts;
 pub mod jobs;
 pub mod live;
+pub mod messages;
 pub mod notifications;
 pub mod positions;
 pub mod processes;
+pub mod progress;
 pub mod roles;
 pub mod search;
 pub mod storage;
