@@ -334,12 +334,13 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
         .await?;
     }
     let processes = seed_processes(&*txn, &depts, &users, users["it_admin"]).await?;
+    let guides = crate::demo_guides::seed(&*txn, &depts, users["it_admin"]).await?;
     audit::record(
         &*txn,
         &ctx,
         Entry::new("demo.seed", "system", "demo").after(&serde_json::json!({
             "departments": DEPARTMENTS.len(), "users": USERS.len(), "positions": POSITIONS.len(),
-            "processes": processes
+            "processes": processes, "guides": guides
         })),
     )
     .await?;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod demo_guides;
 pub mod dto;
 pub mod entity;
 pub mod error;

@@ -66,6 +66,7 @@ impl Application {
             live: Arc::new(crate::services::live::LiveHub::default()),
             storage: Arc::new(crate::services::storage::Storage::from_settings(&settings)?),
             search: Arc::new(crate::services::search::SearchIndex::default()),
+            hall: Arc::new(crate::services::hall::HallCache::default()),
             settings: Arc::new(settings),
         };
         let listener = TcpListener::bind(&state.settings.listen)?;

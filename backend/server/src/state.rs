@@ -26,4 +26,6 @@ pub struct AppState {
     pub live: Arc<crate::services::live::LiveHub>,
     /// Guide search.
     pub search: Arc<SearchIndex>,
+    /// The hall's in-memory caches (published catalogue, rendered guide pages).
+    pub hall: Arc<crate::services::hall::HallCache>,
 }

@@ -40,6 +40,7 @@ pub mod auth;
 pub mod calendar;
 pub mod common;
 pub mod draft;
+pub mod hall;
 pub mod org;
 pub mod process;
 

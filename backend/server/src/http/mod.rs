@@ -7,9 +7,13 @@ pub mod affairs;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
+pub mod consult;
 pub mod departments;
 pub mod drafts;
 pub mod extract;
+pub mod guides;
+pub mod hall;
 pub mod holidays;
 pub mod me;
 pub mod middleware;
@@ -49,6 +53,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(notifications::configure)
             .configure(absences::configure)
             .configure(holidays::configure)
+            .configure(hall::configure)
+            .configure(catalogue::configure)
+            .configure(guides::configure)
+            .configure(consult::configure)
             .configure(audit::configure),
     )
     .configure(ops::configure);
@@ -88,6 +96,9 @@ impl Modify for SecurityAddon {
         (name = "tasks", description = "To-do lists and handling actions"),
         (name = "absences", description = "Out-of-office delegation (代理) and hand-over (离职交接)"),
         (name = "holidays", description = "Working-day calendar (法定节假日, 调休)"),
+        (name = "hall", description = "The service hall: front page, themes, quick channels, favourites and recent guides"),
+        (name = "guides", description = "Service guides (办事指南): public reading, versions, sample files"),
+        (name = "consultation", description = "Online consultation (在线咨询) on guides and their FAQ"),
         (name = "audit", description = "Audit trail"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
