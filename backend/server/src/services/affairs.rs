@@ -736,8 +736,8 @@ fn task_view(affair_id: Uuid, t: &Task, ids: &HashMap<i32, Uuid>, def: &ProcessD
 }
 
 /// The form as the caller may see it, and whether that is all of it. The applicant and
-/// supervisors see everything; handlers what the nodes they work at show them (a CC recipient,
-/// who works at no node, sees what nodes show by default).
+/// supervisors see everything; handlers what the nodes they work at show them; people it was only
+/// copied to (抄送), who work at no node, the fields that no node of the process hides.
 fn visible_form(
     p: &Principal,
     a: &affair::Model,
@@ -750,19 +750,35 @@ fn visible_form(
         return (i.form.clone(), true);
     }
     let me = uid(p.user_id);
-    let mut access: BTreeMap<String, FieldAccess> =
-        form_def.fields.iter().map(|f| (f.key.clone(), FieldAccess::Hidden)).collect();
-    for t in i.tasks.iter().filter(|t| t.assignee.as_ref() == Some(&me) || t.candidates.contains(&me)) {
-        if let Some(n) = def.node(&t.node) {
+    let mine: Vec<&Task> = i
+        .tasks
+        .iter()
+        .filter(|t| {
+            t.assignee.as_ref() == Some(&me) || t.original_assignee.as_ref() == Some(&me) || t.candidates.contains(&me)
+        })
+        .collect();
+    let access: BTreeMap<String, FieldAccess> = if mine.is_empty() {
+        form_def
+            .fields
+            .iter()
+            .map(|f| {
+                let hidden = def.nodes.iter().any(|n| n.access(&f.key) == FieldAccess::Hidden);
+                (f.key.clone(), if hidden { FieldAccess::Hidden } else { FieldAccess::ReadOnly })
+            })
+            .collect()
+    } else {
+        let mut access: BTreeMap<String, FieldAccess> =
+            form_def.fields.iter().map(|f| (f.key.clone(), FieldAccess::Hidden)).collect();
+        for n in mine.iter().filter_map(|t| def.node(&t.node)) {
             for f in &form_def.fields {
                 let a = n.access(&f.key);
-                let cur = access.entry(f.key.clone()).or_insert(FieldAccess::Hidden);
                 if a != FieldAccess::Hidden {
-                    *cur = a;
+                    access.insert(f.key.clone(), a);
                 }
             }
         }
-    }
+        access
+    };
     (form::redact(form_def, &access, &i.form), false)
 }
 

@@ -302,3 +302,74 @@ pub async fn of_affair<C: ConnectionTrait>(db: &C, affair_id: Uuid) -> AppResult
         .map(|f| (f.id, f))
         .collect())
 }
+
+/// How long an upload may stay unattached before [`sweep_orphans`] removes it.
+pub const ORPHAN_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Remove uploads that were never submitted: unattached for [`ORPHAN_AFTER`] and named by none of
+/// their owner's drafts. Rows are marked deleted (audited as the system) before their objects are
+/// removed, so a submission racing the sweep either attaches the file or finds it gone. Returns
+/// how many were removed; meant to run now and then from the job runner.
+pub async fn sweep_orphans(st: &AppState) -> AppResult<u64> {
+    use sea_orm::{QueryOrder, QuerySelect};
+
+    let cutoff = now() - ORPHAN_AFTER;
+    let candidates = file::Entity::find()
+        .filter(file::Column::Purpose.eq(PURPOSE))
+        .filter(file::Column::AffairId.is_null())
+        .filter(file::Column::DeletedAt.is_null())
+        .filter(file::Column::CreatedAt.lt(cutoff))
+        .order_by_asc(file::Column::CreatedAt)
+        .limit(500)
+        .all(st.db.conn())
+        .await?;
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let owners: HashSet<Uuid> = candidates.iter().map(|f| f.owner_id).collect();
+    let mut in_drafts = HashSet::new();
+    for d in crate::entity::affair_draft::Entity::find()
+        .filter(crate::entity::affair_draft::Column::ApplicantId.is_in(owners))
+        .all(st.db.conn())
+        .await?
+    {
+        collect_strings(&d.form, &mut in_drafts);
+    }
+    let ctx = AuditCtx { actor_name: Some("system".into()), ..Default::default() };
+    let mut removed = 0;
+    for f in candidates.into_iter().filter(|f| !in_drafts.contains(&f.id.to_string())) {
+        let txn = st.db.write().await?;
+        let done = file::Entity::update_many()
+            .col_expr(file::Column::DeletedAt, Expr::value(now()))
+            .filter(file::Column::Id.eq(f.id))
+            .filter(file::Column::AffairId.is_null())
+            .filter(file::Column::DeletedAt.is_null())
+            .exec(&*txn)
+            .await?;
+        if done.rows_affected != 1 {
+            continue;
+        }
+        audit::record(
+            &*txn,
+            &ctx,
+            Entry::new("attachment.expire", "file", f.id)
+                .before(&json!({ "filename": f.filename, "owner_id": f.owner_id })),
+        )
+        .await?;
+        txn.commit().await?;
+        st.storage.delete(&f.storage_key).await?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+fn collect_strings(v: &Value, out: &mut HashSet<String>) {
+    match v {
+        Value::String(s) => {
+            out.insert(s.clone());
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}

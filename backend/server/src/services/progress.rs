@@ -346,6 +346,8 @@ mod tests {
         u.student_no = Some("T1".into());
         assert!(!suffix_matches(&u, "00T1"), "numbers shorter than the suffix never match");
         u.staff_no = Some("t1001".into());
-        assert!(suffix_matches(&u, "T1001"[1..].as_ref()));
+        assert!(suffix_matches(&u, "1001"), "or the 工号");
+        u.staff_no = Some("TX12cd".into());
+        assert!(suffix_matches(&u, "12CD"), "letters in any case");
     }
 }

@@ -3,7 +3,9 @@
 mod helpers;
 
 mod absences;
+mod access;
 mod affairs;
+mod applying;
 mod auth;
 mod consult;
 mod errors;
@@ -17,3 +19,4 @@ mod platform;
 mod processes;
 mod storage;
 mod timers;
+mod workspace;
