@@ -103,22 +103,28 @@ pub struct CategoryView {
 pub struct CreateCategory {
     /// Stable code: 1–32 letters, digits, `_`, `-`.
     #[validate(length(max = 32), custom(function = "validate_code"))]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$", max_length = 32)]
     pub code: String,
     /// Name.
     #[validate(length(min = 1, max = 64), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 64)]
     pub name: String,
     /// English name.
     #[validate(length(max = 64), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 64)]
     pub name_en: Option<String>,
     /// What belongs here.
     #[validate(length(max = 500), custom(function = "validate_long_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$", max_length = 500)]
     #[serde(default)]
     pub description: String,
     /// Icon name for clients.
     #[validate(length(max = 64), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 64)]
     pub icon: Option<String>,
     /// Position in lists.
     #[validate(range(min = -100000, max = 100000))]
+    #[schema(minimum = -100000, maximum = 100000)]
     #[serde(default)]
     pub sort_order: i32,
 }
@@ -129,19 +135,24 @@ pub struct CreateCategory {
 pub struct UpdateCategory {
     /// Name.
     #[validate(length(min = 1, max = 64), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 64)]
     pub name: String,
     /// English name.
     #[validate(length(max = 64), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 64)]
     pub name_en: Option<String>,
     /// What belongs here.
     #[validate(length(max = 500), custom(function = "validate_long_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$", max_length = 500)]
     #[serde(default)]
     pub description: String,
     /// Icon name for clients.
     #[validate(length(max = 64), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 64)]
     pub icon: Option<String>,
     /// Position in lists.
     #[validate(range(min = -100000, max = 100000))]
+    #[schema(minimum = -100000, maximum = 100000)]
     #[serde(default)]
     pub sort_order: i32,
     /// The version read.
@@ -160,10 +171,12 @@ pub struct Fee {
     pub free: bool,
     /// 收费标准: what is charged.
     #[validate(length(max = 1000), custom(function = "validate_long_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$", max_length = 1000)]
     #[serde(default)]
     pub standard: String,
     /// 收费依据: the legal basis of the charge.
     #[validate(length(max = 1000), custom(function = "validate_long_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$", max_length = 1000)]
     #[serde(default)]
     pub basis: String,
 }
@@ -180,6 +193,7 @@ impl Default for Fee {
 pub struct Material {
     /// Name of the material.
     #[validate(length(min = 1, max = 200), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 200)]
     pub name: String,
     /// Whether it is required (必要) or only needed in some cases.
     #[serde(default = "default_true")]
@@ -188,10 +202,12 @@ pub struct Material {
     pub form: MaterialForm,
     /// Number of copies (份数).
     #[validate(range(min = 0, max = 99))]
+    #[schema(minimum = 0, maximum = 99)]
     #[serde(default = "default_copies")]
     pub copies: i32,
     /// Remarks (填写要求、来源).
     #[validate(length(max = 1000), custom(function = "validate_long_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$", max_length = 1000)]
     #[serde(default)]
     pub note: String,
     /// A sample or blank form of this material: a file uploaded to the guide.
@@ -206,6 +222,7 @@ pub struct SampleFile {
     pub file_id: Uuid,
     /// Title shown for it.
     #[validate(length(min = 1, max = 200), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 200)]
     pub title: String,
 }
 
@@ -215,18 +232,22 @@ pub struct SampleFile {
 pub struct Contact {
     /// Phone (咨询电话).
     #[validate(length(max = 100), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 100)]
     #[serde(default)]
     pub phone: String,
     /// Office location (办理地点).
     #[validate(length(max = 200), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 200)]
     #[serde(default)]
     pub location: String,
     /// Office hours (办公时间).
     #[validate(length(max = 200), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 200)]
     #[serde(default)]
     pub office_hours: String,
     /// E-mail.
     #[validate(length(max = 200), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 200)]
     #[serde(default)]
     pub email: String,
 }
@@ -237,9 +258,19 @@ pub struct Contact {
 pub struct FaqEntry {
     /// Question.
     #[validate(length(min = 1, max = 500), custom(function = "validate_long_text"))]
+    #[schema(
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
+        min_length = 1,
+        max_length = 500
+    )]
     pub question: String,
     /// Answer.
     #[validate(length(min = 1, max = 4000), custom(function = "validate_long_text"))]
+    #[schema(
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
+        min_length = 1,
+        max_length = 4000
+    )]
     pub answer: String,
 }
 
@@ -249,17 +280,21 @@ pub struct FaqEntry {
 pub struct GuideContent {
     /// 事项名称.
     #[validate(length(min = 1, max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 128)]
     pub name: String,
     /// English name.
     #[validate(length(max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 128)]
     #[serde(default)]
     pub name_en: Option<String>,
     /// One-line description for lists and the hall.
     #[validate(length(max = 500), custom(function = "validate_long_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$", max_length = 500)]
     #[serde(default)]
     pub summary: String,
     /// Extra search words, separated by spaces.
     #[validate(length(max = 500), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 500)]
     #[serde(default)]
     pub keywords: String,
     /// Theme (办事主题).
@@ -270,22 +305,27 @@ pub struct GuideContent {
     pub process_id: Option<Uuid>,
     /// 承办机构, when another office than the owning department does the work.
     #[validate(length(max = 128), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 128)]
     #[serde(default)]
     pub agency: Option<String>,
     /// Who may use the service; empty means everyone.
     #[validate(length(max = 4))]
+    #[schema(max_items = 4)]
     #[serde(default)]
     pub audiences: Vec<Audience>,
     /// Where it is offered; empty means every channel.
     #[validate(length(max = 3))]
+    #[schema(max_items = 3)]
     #[serde(default)]
     pub channels: Vec<Channel>,
     /// 办理条件.
     #[validate(length(max = 8000), custom(function = "validate_long_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$", max_length = 8000)]
     #[serde(default)]
     pub conditions: String,
     /// 办理时限 in working days (0: handled at once, 即办).
     #[validate(range(min = 0, max = 365))]
+    #[schema(minimum = 0, maximum = 365)]
     pub time_limit_days: i32,
     /// 收费标准及依据.
     #[validate(nested)]
@@ -293,14 +333,17 @@ pub struct GuideContent {
     pub fee: Fee,
     /// 申请材料.
     #[validate(length(max = 50), nested)]
+    #[schema(max_items = 50)]
     #[serde(default)]
     pub materials: Vec<Material>,
     /// 示范文本及空表.
     #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
     #[serde(default)]
     pub sample_files: Vec<SampleFile>,
     /// The steps at the counter, for services (or parts of them) handled offline (线下办理流程).
     #[validate(length(max = 30), custom(function = "validate_lines"))]
+    #[schema(max_items = 30)]
     #[serde(default)]
     pub offline_steps: Vec<String>,
     /// Contact phone, location, office hours.
@@ -309,10 +352,12 @@ pub struct GuideContent {
     pub contact: Contact,
     /// 设定依据: the rules the service is based on.
     #[validate(length(max = 4000), custom(function = "validate_long_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$", max_length = 4000)]
     #[serde(default)]
     pub legal_basis: String,
     /// 常见问题.
     #[validate(length(max = 50), nested)]
+    #[schema(max_items = 50)]
     #[serde(default)]
     pub faq: Vec<FaqEntry>,
 }
@@ -337,6 +382,7 @@ impl GuideContent {
 pub struct CreateGuide {
     /// Stable code: 1–64 letters, digits, `_`, `-`.
     #[validate(custom(function = "validate_code"))]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)]
     pub code: String,
     /// The owning department (实施主体).
     pub department_id: Uuid,
@@ -372,6 +418,7 @@ pub struct SetRecommendation {
     pub recommended: bool,
     /// Position among recommended guides (ascending).
     #[validate(range(min = 0, max = 100000))]
+    #[schema(minimum = 0, maximum = 100000)]
     #[serde(default)]
     pub recommend_rank: i32,
     /// The guide's `version` read.
@@ -532,8 +579,8 @@ pub struct GuideVersionDetail {
 #[into_params(parameter_in = Query)]
 pub struct GuideQuery {
     /// Words to search for: Chinese, pinyin or initials (`zdzm`).
-    #[validate(length(max = 100))]
-    #[param(max_length = 100)]
+    #[validate(length(max = 100), custom(function = "validate_text"))]
+    #[param(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 100)]
     pub q: Option<String>,
     /// Only this theme.
     pub category_id: Option<Uuid>,
@@ -610,13 +657,16 @@ fn validate_url(s: &str) -> Result<(), ValidationError> {
 pub struct HallLinkRequest {
     /// Title.
     #[validate(length(min = 1, max = 64), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", min_length = 1, max_length = 64)]
     pub title: String,
     /// English title.
     #[validate(length(max = 64), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 64)]
     #[serde(default)]
     pub title_en: Option<String>,
     /// An `http(s)://` address or a path of this site; give this or `guide_id`.
     #[validate(length(max = 500), custom(function = "validate_url"))]
+    #[schema(pattern = "^(https?://|/$|/[^/])[^\\s\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 500)]
     #[serde(default)]
     pub url: Option<String>,
     /// A guide to open; give this or `url`.
@@ -624,14 +674,17 @@ pub struct HallLinkRequest {
     pub guide_id: Option<Uuid>,
     /// Icon name for clients.
     #[validate(length(max = 64), custom(function = "validate_text"))]
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 64)]
     #[serde(default)]
     pub icon: Option<String>,
     /// Who sees it; empty means everyone.
     #[validate(length(max = 4))]
+    #[schema(max_items = 4)]
     #[serde(default)]
     pub audiences: Vec<Audience>,
     /// Position.
     #[validate(range(min = -100000, max = 100000))]
+    #[schema(minimum = -100000, maximum = 100000)]
     #[serde(default)]
     pub sort_order: i32,
     /// For updates: the version read.
@@ -699,6 +752,11 @@ pub struct MyGuide {
 pub struct AskQuestion {
     /// The question.
     #[validate(length(min = 1, max = 2000), custom(function = "validate_long_text"))]
+    #[schema(
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
+        min_length = 1,
+        max_length = 2000
+    )]
     pub body: String,
 }
 
@@ -708,6 +766,11 @@ pub struct AskQuestion {
 pub struct AnswerQuestion {
     /// The answer.
     #[validate(length(min = 1, max = 4000), custom(function = "validate_long_text"))]
+    #[schema(
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
+        min_length = 1,
+        max_length = 4000
+    )]
     pub body: String,
 }
 

@@ -14,10 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditCtx, Entry};
@@ -360,23 +357,18 @@ pub async fn add_favorite(st: &AppState, p: &Principal, ctx: &AuditCtx, guide_id
         return Err(AppError::not_found());
     }
     let txn = st.db.write().await?;
-    let exists = favorite::Entity::find()
-        .filter(favorite::Column::UserId.eq(p.user_id))
-        .filter(favorite::Column::GuideId.eq(guide_id))
-        .count(&*txn)
-        .await?
-        > 0;
-    if exists {
-        return Ok(());
-    }
-    favorite::ActiveModel {
+    let added = favorite::Entity::insert(favorite::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(p.user_id),
         guide_id: Set(guide_id),
         created_at: Set(now()),
-    }
-    .insert(&*txn)
+    })
+    .on_conflict(OnConflict::columns([favorite::Column::UserId, favorite::Column::GuideId]).do_nothing().to_owned())
+    .exec_without_returning(&*txn)
     .await?;
+    if added == 0 {
+        return Ok(());
+    }
     audit::record(&*txn, ctx, Entry::new("favorite.add", "guide", guide_id)).await?;
     txn.commit().await?;
     Ok(())
