@@ -515,6 +515,7 @@ pub(crate) async fn submit_new(
     sync_tasks(&*txn, id, None, &out.instance, &def).await?;
     enqueue(&*txn, id, &out.events).await?;
     let aref = notifications::AffairRef { id, number: &row.number, title: &row.title };
+    notifications::submitted(&*txn, p.user_id, &aref).await?;
     notifications::from_events(&*txn, &aref, &out.instance, &def, &out.events, &task_ids(&*txn, id).await?).await?;
     audit::record(
         &*txn,

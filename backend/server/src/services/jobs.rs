@@ -127,6 +127,12 @@ pub fn spawn(st: AppState) {
             {
                 tracing::warn!(error = ?e, "timer sweep");
             }
+            // Uploads never attached to an application are removed hourly (after 24 hours).
+            if ticks % 7200 == 2
+                && let Err(e) = crate::services::attachments::sweep_orphans(&st).await
+            {
+                tracing::warn!(error = ?e, "orphan upload sweep");
+            }
             loop {
                 match run_once(&st, &worker).await {
                     Ok(true) => continue,

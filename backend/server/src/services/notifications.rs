@@ -26,7 +26,8 @@ use crate::time::now;
 pub struct NotificationView {
     /// Id.
     pub id: Uuid,
-    /// `task_created`, `returned`, `finished`, `cc`, `urge`, `service_failed`, `task_due_soon`, `task_overdue`.
+    /// `submitted`, `task_created`, `returned`, `finished`, `cc`, `urge`, `service_failed`, `task_due_soon`,
+    /// `task_overdue`, `question_answered`, `affair_message`.
     pub kind: String,
     /// Title.
     pub title: String,
@@ -104,6 +105,20 @@ pub struct AffairRef<'a> {
     pub number: &'a str,
     /// Title.
     pub title: &'a str,
+}
+
+/// Acknowledge an application to its applicant (受理回执): the number to follow it by.
+pub async fn submitted<C: ConnectionTrait>(db: &C, applicant: Uuid, affair: &AffairRef<'_>) -> AppResult<()> {
+    send(
+        db,
+        [applicant],
+        "submitted",
+        &format!("已提交：{}", affair.title),
+        &format!("您的申请已提交，事务编号 {}。可在“我的事务”或凭编号查询办理进度。", affair.number),
+        Some(affair.id),
+        None,
+    )
+    .await
 }
 
 /// Notify the people the engine's events concern.

@@ -237,8 +237,8 @@ async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
 /// What the push receiver got: headers of interest and the body.
 type Received = Arc<Mutex<Vec<(actix_web::http::header::HeaderMap, String)>>>;
 
-/// A push receiver that fails the first `fail_first` requests with 503.
-fn start_receiver(fail_first: usize) -> (u16, Received, actix_web::dev::ServerHandle) {
+/// A push receiver that answers the first attempt of every delivery with 503 and later ones with 200.
+fn start_receiver() -> (u16, Received, actix_web::dev::ServerHandle) {
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let got: Received = Arc::new(Mutex::new(Vec::new()));
     let g = got.clone();
@@ -250,12 +250,10 @@ fn start_receiver(fail_first: usize) -> (u16, Received, actix_web::dev::ServerHa
             let g = g.clone();
             async move {
                 let mut v = g.lock().expect("lock");
+                let id = req.headers().get("x-tongban-delivery").cloned();
+                let first = !v.iter().any(|(h, _)| h.get("x-tongban-delivery") == id.as_ref());
                 v.push((req.headers().clone(), body));
-                if v.len() <= fail_first {
-                    HttpResponse::ServiceUnavailable().finish()
-                } else {
-                    HttpResponse::Ok().finish()
-                }
+                if first { HttpResponse::ServiceUnavailable().finish() } else { HttpResponse::Ok().finish() }
             }
         }))
     })
@@ -283,6 +281,13 @@ async fn mail_and_push_are_delivered_once_each_and_retried_on_failure(app: &Test
     assert!(subject.starts_with("新待办："), "{subject}");
     assert!(to.contains("counsellor1@demo.tongban.edu.cn"), "{to}");
     assert!(body.contains(&format!("/affairs/{affair_id}")), "{body}");
+
+    // The applicant gets the acknowledgement (受理回执) with the affair number.
+    wait_until("the acknowledgement", || sink.messages().iter().any(|m| m.contains("student1@"))).await;
+    let ack = sink.messages().into_iter().find(|m| m.contains("student1@")).expect("ack");
+    let (subject, _, body) = parse_mail(&ack);
+    assert!(subject.starts_with("已提交："), "{subject}");
+    assert!(body.contains(affair["number"].as_str().expect("number")), "{body}");
 
     // The push receiver failed the first attempt; the retry carries the same delivery id and a
     // valid signature, and the mail is not sent a second time.
@@ -341,7 +346,7 @@ mod delivery {
 
     async fn run(backend: crate::helpers::Backend) {
         let sink = SmtpSink::start();
-        let (push_port, got, receiver) = start_receiver(1);
+        let (push_port, got, receiver) = start_receiver();
         let smtp_port = sink.port;
         let tweak = move |s: &mut tongban_server::config::Settings| {
             s.smtp.host = Some("127.0.0.1".into());
