@@ -59,13 +59,16 @@ impl Application {
     /// Prepare the database and bind the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let db = prepare(&settings).await?;
+        // The guide search index lives in memory: load it before serving.
+        let search = Arc::new(crate::services::search::SearchIndex::new()?);
+        search.rebuild(&db).await?;
         let state = AppState {
             db,
             keys: Arc::new(jwt_keys(&settings)?),
             metrics: Arc::new(Metrics::default()),
             live: Arc::new(crate::services::live::LiveHub::default()),
             storage: Arc::new(crate::services::storage::Storage::from_settings(&settings)?),
-            search: Arc::new(crate::services::search::SearchIndex::default()),
+            search,
             hall: Arc::new(crate::services::hall::HallCache::default()),
             settings: Arc::new(settings),
         };
@@ -73,6 +76,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = run(listener, state.clone())?;
         crate::services::jobs::spawn(state.clone());
+        crate::services::search::spawn_sync(state.db.clone(), state.search.clone());
         crate::services::live::spawn(state.clone());
         crate::services::delivery::spawn(state.clone())?;
         Ok(Application { port, server, state })

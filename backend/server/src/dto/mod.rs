@@ -43,6 +43,7 @@ pub mod draft;
 pub mod hall;
 pub mod org;
 pub mod process;
+pub mod search;
 
 /// The OpenAPI schema of a closed set of string codes.
 pub fn string_enum_schema(codes: &[&str]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {

@@ -24,6 +24,7 @@ pub mod problem;
 pub mod processes;
 pub mod progress;
 pub mod roles;
+pub mod search;
 pub mod spa;
 pub mod upload;
 pub mod users;
@@ -57,6 +58,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(catalogue::configure)
             .configure(guides::configure)
             .configure(consult::configure)
+            .configure(search::configure)
             .configure(audit::configure),
     )
     .configure(ops::configure);
@@ -99,6 +101,7 @@ impl Modify for SecurityAddon {
         (name = "hall", description = "The service hall: front page, themes, quick channels, favourites and recent guides"),
         (name = "guides", description = "Service guides (办事指南): public reading, versions, sample files"),
         (name = "consultation", description = "Online consultation (在线咨询) on guides and their FAQ"),
+        (name = "search", description = "Search over guides (Chinese words and pinyin) and your own affairs"),
         (name = "audit", description = "Audit trail"),
         (name = "ops", description = "Health, readiness and metrics"),
     )

@@ -17,6 +17,7 @@ mod notify;
 mod org;
 mod platform;
 mod processes;
+mod search;
 mod storage;
 mod timers;
 mod workspace;
