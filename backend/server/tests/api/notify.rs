@@ -237,8 +237,9 @@ async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
 /// What the push receiver got: headers of interest and the body.
 type Received = Arc<Mutex<Vec<(actix_web::http::header::HeaderMap, String)>>>;
 
-/// A push receiver that answers the first attempt of every delivery with 503 and later ones with 200.
-fn start_receiver() -> (u16, Received, actix_web::dev::ServerHandle) {
+/// A push receiver; with `fail_first` it answers the first attempt of every delivery with 503 and
+/// later ones with 200, otherwise always 200.
+fn start_receiver(fail_first: bool) -> (u16, Received, actix_web::dev::ServerHandle) {
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let got: Received = Arc::new(Mutex::new(Vec::new()));
     let g = got.clone();
@@ -253,7 +254,7 @@ fn start_receiver() -> (u16, Received, actix_web::dev::ServerHandle) {
                 let id = req.headers().get("x-tongban-delivery").cloned();
                 let first = !v.iter().any(|(h, _)| h.get("x-tongban-delivery") == id.as_ref());
                 v.push((req.headers().clone(), body));
-                if first { HttpResponse::ServiceUnavailable().finish() } else { HttpResponse::Ok().finish() }
+                if first && fail_first { HttpResponse::ServiceUnavailable().finish() } else { HttpResponse::Ok().finish() }
             }
         }))
     })
@@ -346,7 +347,7 @@ mod delivery {
 
     async fn run(backend: crate::helpers::Backend) {
         let sink = SmtpSink::start();
-        let (push_port, got, receiver) = start_receiver();
+        let (push_port, got, receiver) = start_receiver(true);
         let smtp_port = sink.port;
         let tweak = move |s: &mut tongban_server::config::Settings| {
             s.smtp.host = Some("127.0.0.1".into());
@@ -359,6 +360,77 @@ mod delivery {
         let got_ref = &got;
         crate::helpers::run(backend, tweak, async move |app: &TestApp| {
             mail_and_push_are_delivered_once_each_and_retried_on_failure(app, sink_ref, got_ref).await
+        })
+        .await;
+        receiver.stop(false).await;
+    }
+
+    #[actix_web::test]
+    async fn on_sqlite() {
+        run(crate::helpers::Backend::Sqlite).await;
+    }
+
+    #[actix_web::test]
+    async fn on_postgres() {
+        run(crate::helpers::Backend::Postgres).await;
+    }
+}
+
+/// Several deliverers at once (the instance's own worker plus four more, as other instances would
+/// be) send each notification exactly once.
+async fn concurrent_deliverers_send_each_notification_once(app: &TestApp, got: &Received) {
+    use tongban_server::services::{delivery, notifications};
+    let users: Vec<uuid::Uuid> = {
+        let admin = app.login("it_admin").await;
+        let mut v = Vec::new();
+        for name in ["student1", "student2", "counsellor1", "counsellor2"] {
+            v.push(app.user_id(&admin, name).await.parse().expect("uuid"));
+        }
+        v
+    };
+    let txn = app.state.db.write().await.expect("write");
+    for i in 0..10 {
+        notifications::send(&*txn, users.clone(), "urge", &format!("催办 {i}"), "正文", None, None).await.expect("send");
+    }
+    txn.commit().await.expect("commit");
+    let channels = Arc::new(delivery::Channels::from_settings(&app.state.settings).expect("channels").expect("some"));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let st = app.state.clone();
+        let ch = channels.clone();
+        workers.push(actix_web::rt::spawn(async move {
+            while delivery::run_once(&st, &ch).await.expect("run") > 0 {}
+        }));
+    }
+    for w in workers {
+        w.await.expect("worker");
+    }
+    let urges = |v: &Vec<(actix_web::http::header::HeaderMap, String)>| {
+        v.iter()
+            .filter(|(h, _)| h.get("x-tongban-event").and_then(|x| x.to_str().ok()) == Some("notification.urge"))
+            .filter_map(|(h, _)| h.get("x-tongban-delivery").and_then(|x| x.to_str().ok()).map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    wait_until("forty pushes", || urges(&got.lock().expect("lock")).len() >= 40).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ids = urges(&got.lock().expect("lock"));
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(ids.len(), 40, "each of the 40 notifications pushed once");
+    assert_eq!(distinct.len(), 40);
+}
+
+mod concurrent_delivery {
+    use super::*;
+
+    async fn run(backend: crate::helpers::Backend) {
+        let (push_port, got, receiver) = start_receiver(false);
+        let tweak = move |s: &mut tongban_server::config::Settings| {
+            s.push.url = Some(format!("http://127.0.0.1:{push_port}/push"));
+            s.push.secret = Some(PUSH_SECRET.to_owned().into());
+        };
+        let got_ref = &got;
+        crate::helpers::run(backend, tweak, async move |app: &TestApp| {
+            concurrent_deliverers_send_each_notification_once(app, got_ref).await
         })
         .await;
         receiver.stop(false).await;
