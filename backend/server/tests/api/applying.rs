@@ -175,6 +175,9 @@ async fn a_student_applies_from_the_guide_with_a_material_and_rates_the_result(a
     let pid = enrolment_with_materials(app).await;
     let guide_id = guide_of(app, &pid).await;
     let student = app.login("student1").await;
+    // The student finds the service by its pinyin initials.
+    let found = app.get("/api/v1/search?q=zdzm", Some(&student.access)).await.expect(200).body;
+    assert_eq!(found["guides"]["items"][0]["id"], guide_id.as_str(), "zdzm finds 在读证明 first: {found}");
     let file_id = upload(app, &student, "签证邀请函.pdf", PDF).await;
 
     // Exactly one of guide_id and process_key.
