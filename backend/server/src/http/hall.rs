@@ -32,8 +32,15 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
     )
 )]
 #[get("/hall")]
-async fn get_hall(st: web::Data<AppState>, auth: MaybeAuth) -> Result<web::Json<HallView>, AppError> {
-    Ok(web::Json(hall::hall(&st, auth.0.as_ref().map(|a| &a.principal)).await?))
+async fn get_hall(st: web::Data<AppState>, auth: MaybeAuth) -> Result<HttpResponse, AppError> {
+    let view = hall::hall(&st, auth.0.as_ref().map(|a| &a.principal)).await?;
+    // The anonymous hall is the same for everyone and may be cached briefly; a personalised one
+    // (favourites, recent guides) must never be kept by a shared cache.
+    let cache = if auth.0.is_some() { "private, no-cache" } else { "public, max-age=30" };
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, cache))
+        .insert_header((actix_web::http::header::VARY, "Authorization"))
+        .json(view))
 }
 
 /// My favourite guides that are in the hall, newest first.

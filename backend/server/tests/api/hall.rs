@@ -56,6 +56,15 @@ async fn each_audience_gets_its_own_hall(app: &TestApp) {
 
     // A bad token is an error, not the anonymous page.
     app.get("/api/v1/hall", Some("not-a-token")).await.expect(401);
+
+    // Shared caches may keep the anonymous hall briefly, never a personalised one.
+    let cc = |r: &crate::helpers::Resp| r.headers.get("cache-control").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let r = app.get("/api/v1/hall", None).await.expect(200);
+    assert_eq!(cc(&r).as_deref(), Some("public, max-age=30"));
+    let r = app.get("/api/v1/hall", Some(&app.login("student1").await.access)).await.expect(200);
+    assert_eq!(cc(&r).as_deref(), Some("private, no-cache"));
+    let vary = r.headers.get("vary").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(vary.split(',').any(|v| v.trim() == "Authorization"), "{vary}");
 }
 db_test!(hall_is_fitted_to_the_audience, each_audience_gets_its_own_hall);
 
