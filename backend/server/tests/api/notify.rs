@@ -254,7 +254,11 @@ fn start_receiver(fail_first: bool) -> (u16, Received, actix_web::dev::ServerHan
                 let id = req.headers().get("x-tongban-delivery").cloned();
                 let first = !v.iter().any(|(h, _)| h.get("x-tongban-delivery") == id.as_ref());
                 v.push((req.headers().clone(), body));
-                if first && fail_first { HttpResponse::ServiceUnavailable().finish() } else { HttpResponse::Ok().finish() }
+                if first && fail_first {
+                    HttpResponse::ServiceUnavailable().finish()
+                } else {
+                    HttpResponse::Ok().finish()
+                }
             }
         }))
     })
@@ -390,7 +394,9 @@ async fn concurrent_deliverers_send_each_notification_once(app: &TestApp, got: &
     };
     let txn = app.state.db.write().await.expect("write");
     for i in 0..10 {
-        notifications::send(&*txn, users.clone(), "urge", &format!("催办 {i}"), "正文", None, None).await.expect("send");
+        notifications::send(&*txn, users.clone(), "urge", &format!("催办 {i}"), "正文", None, None)
+            .await
+            .expect("send");
     }
     txn.commit().await.expect("commit");
     let channels = Arc::new(delivery::Channels::from_settings(&app.state.settings).expect("channels").expect("some"));
@@ -398,9 +404,8 @@ async fn concurrent_deliverers_send_each_notification_once(app: &TestApp, got: &
     for _ in 0..4 {
         let st = app.state.clone();
         let ch = channels.clone();
-        workers.push(actix_web::rt::spawn(async move {
-            while delivery::run_once(&st, &ch).await.expect("run") > 0 {}
-        }));
+        workers
+            .push(actix_web::rt::spawn(async move { while delivery::run_once(&st, &ch).await.expect("run") > 0 {} }));
     }
     for w in workers {
         w.await.expect("worker");
