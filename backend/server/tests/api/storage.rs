@@ -49,10 +49,10 @@ impl S3Server {
         body.split("<Key>").skip(1).filter_map(|s| s.split("</Key>").next()).map(str::to_owned).collect()
     }
 
-    /// Point settings at this server.
-    pub(crate) fn configure(&self, s: &mut Settings, bucket: &str) {
+    /// Point settings at the server at `url`.
+    pub(crate) fn configure(s: &mut Settings, url: &str, bucket: &str) {
         s.storage.backend = StorageBackend::S3;
-        s.storage.endpoint = Some(self.url());
+        s.storage.endpoint = Some(url.to_owned());
         s.storage.bucket = Some(bucket.to_owned());
         s.storage.allow_http = true;
         s.storage.access_key_id = Some("testing".into());
@@ -74,7 +74,7 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0
 async fn files_round_trip_through_an_s3_compatible_store() {
     let s3 = S3Server::start("tongban").await;
     let mut settings = Settings { max_json_bytes: 1024, ..Settings::default() };
-    s3.configure(&mut settings, "tongban");
+    S3Server::configure(&mut settings, &s3.url(), "tongban");
     settings.storage.max_file_bytes = 1024;
     let store = Storage::from_settings(&settings).expect("store");
     assert_eq!(store.backend(), "s3");
@@ -95,4 +95,59 @@ async fn files_round_trip_through_an_s3_compatible_store() {
     store.delete(&put.key).await.expect("delete");
     assert!(s3.keys("tongban").await.is_empty());
     assert!(store.get(&put.key).await.is_err(), "gone");
+}
+
+/// The same path through the API: with the server configured for S3, an application material is
+/// uploaded into the bucket, downloaded byte for byte and deleted from it; refused uploads never
+/// reach it.
+async fn materials_live_in_the_s3_bucket(app: &crate::helpers::TestApp, s3: &S3Server, bucket: &str) {
+    use crate::applying::{PDF, PNG, try_upload, upload};
+    assert_eq!(app.state.storage.backend(), "s3");
+    let student = app.login("student1").await;
+    let id = upload(app, &student, "在读证明材料.pdf", PDF).await;
+    let keys = s3.keys(bucket).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("materials/"), "{keys:?}");
+
+    let mut r = app
+        .client
+        .get(format!("{}/api/v1/attachments/{id}", app.base))
+        .bearer_auth(&student.access)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.body().await.expect("body").as_ref(), PDF);
+
+    try_upload(app, &student, "photo.pdf", PNG).await.expect(415);
+    try_upload(app, &student, "../../x.pdf", PDF).await.expect(400);
+    assert_eq!(s3.keys(bucket).await.len(), 1, "refused uploads stored nothing");
+
+    app.delete(&format!("/api/v1/attachments/{id}"), Some(&student.access)).await.expect(204);
+    assert!(s3.keys(bucket).await.is_empty(), "deleted from the bucket");
+}
+
+mod s3_api {
+    use super::*;
+
+    async fn run(backend: crate::helpers::Backend, bucket: &'static str) {
+        let s3 = S3Server::start(bucket).await;
+        let url = s3.url();
+        let tweak = move |s: &mut Settings| S3Server::configure(s, &url, bucket);
+        let s3_ref = &s3;
+        crate::helpers::run(backend, tweak, async move |app: &crate::helpers::TestApp| {
+            materials_live_in_the_s3_bucket(app, s3_ref, bucket).await
+        })
+        .await;
+    }
+
+    #[actix_web::test]
+    async fn on_sqlite() {
+        run(crate::helpers::Backend::Sqlite, "tongban-sqlite").await;
+    }
+
+    #[actix_web::test]
+    async fn on_postgres() {
+        run(crate::helpers::Backend::Postgres, "tongban-postgres").await;
+    }
 }
