@@ -451,3 +451,41 @@ mod concurrent_delivery {
         run(crate::helpers::Backend::Postgres).await;
     }
 }
+
+/// Two server instances on one PostgreSQL: a notification written through one reaches the user's
+/// live stream on the other.
+async fn a_notification_written_by_one_instance_reaches_a_stream_on_another(app: &TestApp) {
+    let mut settings = (*app.state.settings).clone();
+    settings.listen = "127.0.0.1:0".into();
+    let second = tongban_server::startup::Application::build(settings).await.expect("second instance");
+    let port = second.port();
+    let state = second.state.clone();
+    let server = second.into_server();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let other = TestApp { base: format!("http://127.0.0.1:{port}"), state: state.clone(), client: app.client.clone() };
+
+    publish_leave(app, None).await;
+    let c1 = app.login("counsellor1").await;
+    let mut stream = SseReader::open(&other, &c1.access, None).await;
+    assert_eq!(stream.next(Duration::from_secs(5)).await.expect("unread").event, "unread");
+    let student = app.login("student1").await;
+    let affair = app.post("/api/v1/affairs", Some(&student.access), &leave_request()).await.expect(201).body;
+    let (n, _) = stream.until("task_created", Duration::from_secs(20)).await;
+    assert_eq!(n.data["affair_id"], affair["id"]);
+
+    state.live.close();
+    handle.stop(true).await;
+}
+
+mod across_instances {
+    #[actix_web::test]
+    async fn on_postgres() {
+        crate::helpers::run(
+            crate::helpers::Backend::Postgres,
+            |_: &mut tongban_server::config::Settings| {},
+            super::a_notification_written_by_one_instance_reaches_a_stream_on_another,
+        )
+        .await
+    }
+}
