@@ -8,7 +8,7 @@ use sea_orm::ExprTrait;
 use sea_orm::sea_query::{Expr, LikeExpr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, NotSet, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -1439,23 +1439,8 @@ async fn task_rows(
     if let Some(o) = q.overdue {
         find = find.filter(overdue_condition(task::Column::DueAt, task::Column::ClosedAt, now, o));
     }
-    if let Some(from) = q.from {
-        find = find.filter(task::Column::CreatedAt.gte(from));
-    }
-    if let Some(to) = q.to {
-        find = find.filter(task::Column::CreatedAt.lt(to));
-    }
     let default = if status == TaskListStatus::Todo { TaskSort::DueAsc } else { TaskSort::CreatedDesc };
-    find = match q.sort.unwrap_or(default) {
-        TaskSort::DueAsc => {
-            find.order_by_asc(Expr::col(task::Column::DueAt).is_null()).order_by_asc(task::Column::DueAt)
-        }
-        TaskSort::DueDesc => {
-            find.order_by_asc(Expr::col(task::Column::DueAt).is_null()).order_by_desc(task::Column::DueAt)
-        }
-        TaskSort::CreatedAsc => find.order_by_asc(task::Column::CreatedAt),
-        TaskSort::CreatedDesc => find.order_by_desc(task::Column::CreatedAt),
-    };
+    let find = window_and_order(find, q, default, task::Column::CreatedAt, task::Column::DueAt);
     let paginator = find.order_by_asc(task::Column::Id).paginate(db, page.size());
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(page.page() - 1).await?;
@@ -1499,6 +1484,29 @@ async fn task_rows(
     Ok(Page { items, total, page: page.page(), page_size: page.size() })
 }
 
+/// The workspace lists' `from`/`to` window on `created` and their order (due dates first-come, no
+/// due date last), for tasks and affairs alike.
+fn window_and_order<E: EntityTrait>(
+    mut find: Select<E>,
+    q: &TaskQuery,
+    default: TaskSort,
+    created: E::Column,
+    due: E::Column,
+) -> Select<E> {
+    if let Some(from) = q.from {
+        find = find.filter(created.gte(from));
+    }
+    if let Some(to) = q.to {
+        find = find.filter(created.lt(to));
+    }
+    match q.sort.unwrap_or(default) {
+        TaskSort::DueAsc => find.order_by_asc(Expr::col(due).is_null()).order_by_asc(due),
+        TaskSort::DueDesc => find.order_by_asc(Expr::col(due).is_null()).order_by_desc(due),
+        TaskSort::CreatedAsc => find.order_by_asc(created),
+        TaskSort::CreatedDesc => find.order_by_desc(created),
+    }
+}
+
 async fn affair_rows(
     st: &AppState,
     p: &Principal,
@@ -1519,22 +1527,7 @@ async fn affair_rows(
     if let Some(o) = q.overdue {
         find = find.filter(overdue_condition(affair::Column::DueAt, affair::Column::FinishedAt, now, o));
     }
-    if let Some(from) = q.from {
-        find = find.filter(affair::Column::CreatedAt.gte(from));
-    }
-    if let Some(to) = q.to {
-        find = find.filter(affair::Column::CreatedAt.lt(to));
-    }
-    find = match q.sort.unwrap_or(TaskSort::CreatedDesc) {
-        TaskSort::DueAsc => {
-            find.order_by_asc(Expr::col(affair::Column::DueAt).is_null()).order_by_asc(affair::Column::DueAt)
-        }
-        TaskSort::DueDesc => {
-            find.order_by_asc(Expr::col(affair::Column::DueAt).is_null()).order_by_desc(affair::Column::DueAt)
-        }
-        TaskSort::CreatedAsc => find.order_by_asc(affair::Column::CreatedAt),
-        TaskSort::CreatedDesc => find.order_by_desc(affair::Column::CreatedAt),
-    };
+    let find = window_and_order(find, q, TaskSort::CreatedDesc, affair::Column::CreatedAt, affair::Column::DueAt);
     let paginator = find.order_by_asc(affair::Column::Id).paginate(db, page.size());
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(page.page() - 1).await?;
