@@ -225,19 +225,33 @@ async fn load_snapshot<C: ConnectionTrait>(db: &C) -> AppResult<Snapshot> {
         .all(db)
         .await?;
     let since = now() - chrono::Duration::days(HOT_DAYS);
-    let counts: Vec<(Option<Uuid>, i64)> = affair::Entity::find()
+    // Applications started from a guide count for it; those started from the process itself (by
+    // an integrator, say) count for the process's published guide.
+    let counts: Vec<(Option<Uuid>, Uuid, i64)> = affair::Entity::find()
         .select_only()
         .column(affair::Column::GuideId)
+        .column(affair::Column::ProcessId)
         .column_as(Expr::col(affair::Column::Id).count(), "n")
-        .filter(affair::Column::GuideId.is_not_null())
         .filter(affair::Column::SubmittedAt.gte(since))
         .filter(affair::Column::IsTest.eq(false))
         .group_by(affair::Column::GuideId)
+        .group_by(affair::Column::ProcessId)
         .into_tuple()
         .all(db)
         .await?;
-    let mut hot: Vec<(Uuid, u64)> =
-        counts.into_iter().filter_map(|(g, n)| g.map(|g| (g, u64::try_from(n).unwrap_or(0)))).collect();
+    let mut guide_of_process: HashMap<Uuid, Uuid> = HashMap::new();
+    for g in &published {
+        if let Some(p) = g.model.process_id {
+            guide_of_process.entry(p).or_insert(g.model.id);
+        }
+    }
+    let mut uses: HashMap<Uuid, u64> = HashMap::new();
+    for (g, p, n) in counts {
+        if let Some(g) = g.or_else(|| guide_of_process.get(&p).copied()) {
+            *uses.entry(g).or_default() += u64::try_from(n).unwrap_or(0);
+        }
+    }
+    let mut hot: Vec<(Uuid, u64)> = uses.into_iter().collect();
     hot.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(Snapshot { published, by_id, categories, links, hot })
 }
