@@ -47,6 +47,9 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     /// Where uploaded files are kept.
     pub storage: StorageSettings,
+    /// Directory of the certificate signing keys (default `<data_dir>/signing`); every instance
+    /// must see the same keys.
+    pub signing_keys_dir: Option<PathBuf>,
     /// The address users reach the service hall at, for links in e-mails and pushes.
     pub public_url: String,
     /// E-mail delivery of notifications (off unless `smtp.host` is set).
@@ -207,6 +210,7 @@ impl Default for Settings {
             login_throttle: LoginThrottle::default(),
             password_policy: PasswordPolicy::default(),
             storage: StorageSettings::default(),
+            signing_keys_dir: None,
             public_url: "http://127.0.0.1:8080".into(),
             smtp: SmtpSettings::default(),
             push: PushSettings::default(),
@@ -241,6 +245,11 @@ impl Settings {
             .merge(Env::prefixed("TONGBAN_").ignore(&["CONFIG"]).split("__"))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The directory of the certificate signing keys in force.
+    pub fn signing_keys_dir(&self) -> PathBuf {
+        self.signing_keys_dir.clone().unwrap_or_else(|| self.data_dir.join("signing"))
     }
 
     /// The database URL in force: the configured one, or the SQLite file in the data dir.

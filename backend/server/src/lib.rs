@@ -17,6 +17,7 @@ pub mod http;
 pub mod metrics;
 pub mod policy;
 pub mod services;
+pub mod signing;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

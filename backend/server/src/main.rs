@@ -4,6 +4,7 @@ use std::io::Read;
 
 use clap::{Parser, Subcommand};
 use tongban_server::config::Settings;
+use tongban_server::signing::KeyRing;
 use tongban_server::startup::{Application, prepare};
 
 #[derive(Parser)]
@@ -44,6 +45,28 @@ enum Command {
     },
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Certificate signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Check a signed certificate (JSON) offline: exit status 0 when its signature holds, 1 when not.
+    Verify {
+        /// The certificate file.
+        file: std::path::PathBuf,
+        /// A published key set (`/.well-known/tongban-keys.json`) instead of this server's keys.
+        #[arg(long)]
+        keys: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// List the keys (id, created, active or retired).
+    List,
+    /// Make a new key the one that signs; older keys keep verifying what they signed. Restart the
+    /// servers (all instances share the key directory) to sign with it.
+    Rotate,
 }
 
 #[actix_web::main]
@@ -52,6 +75,10 @@ async fn main() -> anyhow::Result<()> {
     if let Command::Openapi = cli.command {
         println!("{}", tongban_server::http::openapi().to_pretty_json()?);
         return Ok(());
+    }
+    if let Command::Verify { file, keys: Some(jwks) } = &cli.command {
+        let ring = KeyRing::from_jwks(&serde_json::from_slice(&std::fs::read(jwks)?)?)?;
+        std::process::exit(verify_file(&ring, file)?);
     }
     let mut settings = Settings::load().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     tongban_server::telemetry::init(&settings.log_format);
@@ -92,7 +119,39 @@ async fn main() -> anyhow::Result<()> {
             println!("created administrator {username} ({id})");
             db.close().await?;
         }
+        Command::Keys { action: KeysAction::List } => {
+            let ring = KeyRing::load(&settings.signing_keys_dir())?;
+            for k in ring.keys() {
+                let state = if ring.active().is_some_and(|a| a.kid == k.kid) { "active" } else { "retired" };
+                println!("{}  {}  {state}", k.kid, k.created_at.to_rfc3339());
+            }
+        }
+        Command::Keys { action: KeysAction::Rotate } => {
+            let kid = KeyRing::rotate(&settings.signing_keys_dir())?;
+            println!("new signing key {kid} is active; restart the servers to sign with it");
+        }
+        Command::Verify { file, .. } => {
+            let ring = KeyRing::load(&settings.signing_keys_dir())?;
+            std::process::exit(verify_file(&ring, &file)?);
+        }
         Command::Openapi => {}
     }
     Ok(())
+}
+
+/// Print what a certificate file's check found; the exit status to use.
+fn verify_file(ring: &KeyRing, file: &std::path::Path) -> anyhow::Result<i32> {
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(file)?)
+        .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", file.display()))?;
+    match ring.verify(&doc) {
+        Ok(c) => {
+            let show = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
+            println!("valid: signature holds (key {}); number {}", show("kid"), show("number"));
+            Ok(0)
+        }
+        Err(e) => {
+            println!("INVALID: {e}");
+            Ok(1)
+        }
+    }
 }

@@ -66,6 +66,7 @@ impl Application {
             db,
             keys: Arc::new(jwt_keys(&settings)?),
             metrics: Arc::new(Metrics::default()),
+            signing: Arc::new(crate::signing::KeyRing::load_or_create(&settings.signing_keys_dir())?),
             live: Arc::new(crate::services::live::LiveHub::default()),
             storage: Arc::new(crate::services::storage::Storage::from_settings(&settings)?),
             search,

@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Uploaded files.
     pub storage: Arc<Storage>,
+    /// Certificate signing keys.
+    pub signing: Arc<crate::signing::KeyRing>,
     /// Live notifications for SSE streams.
     pub live: Arc<crate::services::live::LiveHub>,
     /// Guide search.

@@ -10,7 +10,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(healthz).service(readyz).service(metrics);
+    cfg.service(healthz).service(readyz).service(metrics).service(signing_keys);
 }
 
 /// Health status.
@@ -51,4 +51,15 @@ async fn readyz(st: web::Data<AppState>) -> Result<web::Json<Health>, AppError> 
 #[get("/metrics")]
 async fn metrics(st: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(st.metrics.encode())
+}
+
+/// The public keys that sign electronic certificates, as a JWK set (RFC 8037: `kty` OKP, `crv`
+/// Ed25519), each with its `status` (`active` signs now, `retired` only verifies what it signed).
+/// Public; anyone can verify a certificate with them, offline too (`tongban verify --keys`).
+#[utoipa::path(tag = "ops", responses((status = 200, description = "The key set", body = Object)))]
+#[get("/.well-known/tongban-keys.json")]
+async fn signing_keys(st: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=300"))
+        .json(st.signing.jwks())
 }

@@ -18,6 +18,7 @@ mod org;
 mod platform;
 mod processes;
 mod search;
+mod signing;
 mod storage;
 mod timers;
 mod workspace;
