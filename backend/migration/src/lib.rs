@@ -12,6 +12,7 @@ mod m20261128_000004_absences;
 mod m20261128_000005_notifications;
 mod m20261128_000006_hall;
 mod m20261128_000009_delivery;
+mod m20261128_000010_certificates;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_notifications::Migration),
             Box::new(m20261128_000006_hall::Migration),
             Box::new(m20261128_000009_delivery::Migration),
+            Box::new(m20261128_000010_certificates::Migration),
         ]
     }
 }

@@ -8,6 +8,8 @@ pub mod affair_rating;
 pub mod answer;
 pub mod audit_log;
 pub mod category;
+pub mod certificate;
+pub mod certificate_type;
 pub mod department;
 pub mod favorite;
 pub mod file;
