@@ -38,6 +38,7 @@ pub mod affair;
 pub mod attachment;
 pub mod auth;
 pub mod calendar;
+pub mod certificate;
 pub mod common;
 pub mod draft;
 pub mod hall;

@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+pub mod certificates;
 pub mod consult;
 pub mod departments;
 pub mod drafts;
@@ -57,6 +58,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(hall::configure)
             .configure(catalogue::configure)
             .configure(guides::configure)
+            .configure(certificates::configure)
             .configure(consult::configure)
             .configure(search::configure)
             .configure(audit::configure),
@@ -101,6 +103,7 @@ impl Modify for SecurityAddon {
         (name = "hall", description = "The service hall: front page, themes, quick channels, favourites and recent guides"),
         (name = "guides", description = "Service guides (办事指南): public reading, versions, sample files"),
         (name = "consultation", description = "Online consultation (在线咨询) on guides and their FAQ"),
+        (name = "certificates", description = "Electronic certificates (电子证照): types, issuance, revocation, re-issue, wallet, public verification"),
         (name = "search", description = "Search over guides (Chinese words and pinyin) and your own affairs"),
         (name = "audit", description = "Audit trail"),
         (name = "ops", description = "Health, readiness and metrics"),

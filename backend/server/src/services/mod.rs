@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod audit_logs;
 pub mod calendar;
 pub mod catalogue;
+pub mod certificates;
 pub mod consult;
 pub mod delivery;
 pub mod departments;
