@@ -335,6 +335,7 @@ pub async fn seed(db: &Db) -> AppResult<bool> {
     }
     let processes = seed_processes(&*txn, &depts, &users, users["it_admin"]).await?;
     let guides = crate::demo_guides::seed(&*txn, &depts, users["it_admin"]).await?;
+    crate::services::certificates::seed_demo_types(&*txn, &depts).await?;
     audit::record(
         &*txn,
         &ctx,

@@ -711,6 +711,46 @@ pub async fn verify(st: &AppState, code: &str) -> AppResult<VerifyResult> {
     })
 }
 
+/// The demo's certificate types: 在读证明 (`enrolment`, named by the demo 在读证明 process's
+/// service task), issued by 学生工作处.
+pub(crate) async fn seed_demo_types<C: ConnectionTrait>(
+    db: &C,
+    depts: &std::collections::HashMap<&str, Uuid>,
+) -> AppResult<usize> {
+    let Some(xgc) = depts.get("xgc").copied() else { return Ok(0) };
+    let t = now();
+    certificate_type::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code: Set("enrolment".into()),
+        name: Set("在读证明".into()),
+        name_en: Set(Some("Certificate of Enrolment".into())),
+        department_id: Set(xgc),
+        template: Set(DEMO_ENROLMENT_TEMPLATE.into()),
+        validity_days: Set(Some(90)),
+        number_prefix: Set("ZM".into()),
+        layout: Set(json!({ "paper": "A4", "seal": "xgc" })),
+        version: Set(1),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(db)
+    .await?;
+    Ok(1)
+}
+
+/// The body of the demo 在读证明, over the holder and the 在读证明 application form.
+pub const DEMO_ENROLMENT_TEMPLATE: &str = "\
+{%- set purposes = {\"visa\": \"出国/签证\", \"internship\": \"实习\", \"documents\": \"办理证件\"} -%}
+兹证明 {{ holder.name }} 同学（学号：{{ holder.student_no or \"—\" }}）系我校\
+{% if holder.department %}{{ holder.department }}{% endif %}在读学生，学籍状态正常，目前在校学习。
+{% if data.purpose == \"other\" and data.purpose_detail -%}
+本证明用于{{ data.purpose_detail }}。
+{% elif data.purpose in purposes -%}
+本证明用于{{ purposes[data.purpose] }}。
+{% endif -%}
+特此证明。
+本证明自签发之日起九十日内有效，可扫描二维码或访问验证地址在线核验真伪。";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -730,6 +770,13 @@ mod tests {
         let out = render("兹证明 {{ holder.name }} 同学系 {{ data.grade }} 学生。", &holder, &data).expect("render");
         assert_eq!(out, "兹证明 <林静> 同学系 2024级 学生。");
         assert!(check_template("{% for x in %}").is_err());
+        check_template(DEMO_ENROLMENT_TEMPLATE).expect("the demo template parses");
+        let student = json!({ "name": "林静", "student_no": "2024010001", "department": "计算机学院" });
+        let mut form = Map::new();
+        form.insert("purpose".into(), json!("visa"));
+        let body = render(DEMO_ENROLMENT_TEMPLATE, &student, &form).expect("render demo");
+        assert!(body.starts_with("兹证明 林静 同学（学号：2024010001）系我校计算机学院在读学生"), "{body}");
+        assert!(body.contains("本证明用于出国/签证。"), "{body}");
         assert!(
             render("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", &holder, &data)
                 .is_err()

@@ -68,21 +68,35 @@ async fn finish(st: &AppState, id: Uuid, worker: &str, error: Option<String>, re
     Ok(())
 }
 
-/// What a service call does today. Calls whose service does not exist yet are reported as failed,
-/// which gives the process administrators a task to carry on by hand.
-fn perform(call: &ServiceCall) -> (bool, Value) {
-    match call {
+/// What a service call does. Calls whose service does not exist yet are reported as failed, which
+/// gives the process administrators a task to carry on by hand.
+async fn perform(st: &AppState, affair_id: Uuid, call: &ServiceCall) -> AppResult<(bool, Value)> {
+    Ok(match call {
         ServiceCall::Notify { template } => (true, json!({ "template": template, "delivered": "history" })),
-        ServiceCall::IssueCertificate { certificate_type } => (
-            false,
-            json!({ "error": "certificate_service_unavailable", "certificate_type": certificate_type,
-                    "message": "电子证照服务尚未启用，请由流程管理员线下办理后继续" }),
-        ),
+        ServiceCall::IssueCertificate { certificate_type } => {
+            let affair = crate::entity::affair::Entity::find_by_id(affair_id)
+                .one(st.db.conn())
+                .await?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("job for a missing affair {affair_id}")))?;
+            match crate::services::certificates::issue_for_affair(st, &affair, certificate_type).await {
+                Ok(c) => {
+                    (true, json!({ "certificate_id": c.id, "number": c.number, "certificate_type": certificate_type }))
+                }
+                // A type that does not exist or data the template cannot render: the
+                // administrators finish the step by hand. Database trouble is retried.
+                Err(e @ (AppError::Db(_) | AppError::Internal(_))) => return Err(e),
+                Err(e) => (
+                    false,
+                    json!({ "error": "certificate_not_issued", "certificate_type": certificate_type,
+                            "message": format!("电子证照未能签发（{e}），请由流程管理员线下办理后继续") }),
+                ),
+            }
+        }
         ServiceCall::Webhook { hook } => (
             false,
             json!({ "error": "webhook_unavailable", "hook": hook, "message": "未配置该接口，请由流程管理员处理" }),
         ),
-    }
+    })
 }
 
 /// Run at most one due job; returns whether one was run.
@@ -95,7 +109,7 @@ pub async fn run_once(st: &AppState, worker: &str) -> AppResult<bool> {
                 let call_id = j.payload["call_id"].as_u64().unwrap_or_default() as u32;
                 let call: ServiceCall = serde_json::from_value(j.payload["call"].clone())
                     .map_err(|e| AppError::Internal(anyhow::anyhow!("job payload: {e}")))?;
-                let (ok, detail) = perform(&call);
+                let (ok, detail) = perform(st, affair_id, &call).await?;
                 affairs::report_service_result(st, affair_id, call_id, ok, detail).await
             }
             other => Err(AppError::Internal(anyhow::anyhow!("unknown job kind {other}"))),

@@ -167,6 +167,17 @@ async fn wait_for_task(app: &TestApp, who: &Tokens, affair_id: &str) -> Value {
     panic!("no task of {affair_id} arrived");
 }
 
+async fn wait_for_status(app: &TestApp, who: &Tokens, affair_id: &str, status: &str) -> Value {
+    for _ in 0..100 {
+        let view = app.get(&format!("/api/v1/affairs/{affair_id}"), Some(&who.access)).await.expect(200).body;
+        if view["status"] == status {
+            return view;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{affair_id} never became {status}");
+}
+
 async fn act(app: &TestApp, who: &Tokens, task: &str, body: Value) -> Value {
     app.post(&format!("/api/v1/tasks/{task}/actions"), Some(&who.access), &body).await.expect(200).body
 }
@@ -265,17 +276,28 @@ async fn a_student_applies_from_the_guide_with_a_material_and_rates_the_result(a
     assert_eq!(approved["comment"], "情况属实");
     assert_eq!(node(&after, "xgc_review")["state"], "current");
 
-    // 学工处 approves; the certificate service is not there yet, so the process administrators
-    // finish it by hand.
+    // 学工处 approves; the service task issues the electronic 在读证明 and the affair completes.
     let xgc = app.login("xgc_admin").await;
     let t = wait_for_task(app, &xgc, &id).await;
     act(app, &xgc, t["id"].as_str().expect("id"), json!({ "action": "approve" })).await;
-    let failure = wait_for_task(app, &xgc, &id).await;
-    assert_eq!(failure["kind"], "service_failure");
-    let claimed = act(app, &xgc, failure["id"].as_str().expect("id"), json!({ "action": "claim" })).await;
-    let mine = pending_task(&claimed);
-    let done = act(app, &xgc, &mine, json!({ "action": "approve", "comment": "已线下出具" })).await;
-    assert_eq!(done["status"], "completed");
+    wait_for_status(app, &student, &id, "completed").await;
+    let wallet = app.get("/api/v1/me/certificates", Some(&student.access)).await.expect(200).body;
+    assert_eq!(wallet["total"], 1, "{wallet}");
+    let cert = &wallet["items"][0];
+    assert_eq!(cert["affair_id"], id.as_str());
+    assert_eq!(cert["type_code"], "enrolment");
+    assert_eq!(cert["status"], "valid");
+    assert!(cert["issued_by"].is_null(), "issued by the system");
+    assert!(cert["body"].as_str().expect("body").starts_with("兹证明 林同学 同学"), "{cert}");
+    assert!(cert["body"].as_str().expect("body").contains("本证明用于出国/签证。"), "{cert}");
+    assert!(
+        app.get("/api/v1/tasks", Some(&xgc.access)).await.expect(200).body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|t| t["affair_id"] != id.as_str()),
+        "nothing is left to finish by hand"
+    );
 
     let view = app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body;
     assert!(states(&view).iter().all(|(_, s)| s == "done"), "{:?}", states(&view));

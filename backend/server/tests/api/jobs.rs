@@ -109,8 +109,15 @@ async fn two_instances_run_each_service_call_once(app: &TestApp) {
 db_test!(service_calls_once_across_instances, two_instances_run_each_service_call_once);
 
 async fn unavailable_services_hand_the_affair_to_the_process_administrators(app: &TestApp) {
-    // 在读证明: the certificate service arrives with the e-certificate issue; until then the
-    // service step fails over to the process administrators, who finish it by hand.
+    // 在读证明 whose certificate type has been withdrawn: the service step cannot issue, so it
+    // fails over to the process administrators, who finish it by hand.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use tongban_server::entity::certificate_type;
+    certificate_type::Entity::delete_many()
+        .filter(certificate_type::Column::Code.eq("enrolment"))
+        .exec(app.state.db.conn())
+        .await
+        .expect("withdraw the type");
     let student = app.login("student1").await;
     let form = json!({ "purpose": "internship", "copies": 1, "language": "zh" });
     let r = app

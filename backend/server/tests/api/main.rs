@@ -7,6 +7,7 @@ mod access;
 mod affairs;
 mod applying;
 mod auth;
+mod certificates;
 mod consult;
 mod errors;
 mod guides;

@@ -1,0 +1,308 @@
+//! Electronic certificates (#5): issuance, wallet, public verification, signatures, revocation,
+//! re-issue, access between departments and holders, numbering under concurrency, automatic
+//! issuance when 在读证明 completes.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::helpers::{TestApp, Tokens};
+
+fn type_body(code: &str, department_id: &Value, template: &str) -> Value {
+    json!({
+        "code": code, "department_id": department_id, "name": "学籍证明", "name_en": "Student status",
+        "template": template, "validity_days": 30, "number_prefix": "XJ", "layout": { "paper": "A4" }
+    })
+}
+
+/// A certificate type of 学生工作处, defined by its admin.
+async fn xgc_type(app: &TestApp, xgc: &Tokens, code: &str) -> Value {
+    let dept = app.department("xgc").await;
+    let template = "兹证明 {{ holder.name }}（学号 {{ holder.student_no }}）系我校学生，{{ data.note }}。";
+    app.post("/api/v1/certificate-types", Some(&xgc.access), &type_body(code, &dept["id"], template))
+        .await
+        .expect(201)
+        .body
+}
+
+async fn issue(app: &TestApp, who: &Tokens, type_id: &Value, holder_id: &str, note: &str) -> Value {
+    app.post(
+        "/api/v1/certificates",
+        Some(&who.access),
+        &json!({ "type_id": type_id, "holder_id": holder_id, "data": { "note": note } }),
+    )
+    .await
+    .expect(201)
+    .body
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+async fn issue_verify_revoke_and_reissue(app: &TestApp) {
+    let it = app.login("it_admin").await;
+    let xgc = app.login("xgc_admin").await;
+    let student = app.login("student1").await;
+    let holder = app.user_id(&it, "student1").await;
+    let ty = xgc_type(app, &xgc, "status").await;
+    assert_eq!(ty["version"], 1);
+
+    let c = issue(app, &xgc, &ty["id"], &holder, "用于办理签证").await;
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(s(&c["number"]), format!("XJ{year}000001"));
+    assert_eq!(s(&c["body"]), "兹证明 林同学（学号 2024010101）系我校学生，用于办理签证。");
+    assert_eq!(c["status"], "valid");
+    let code = s(&c["verify_code"]).to_owned();
+    assert!(code.len() >= 16 && code.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'));
+    assert!(s(&c["verify_url"]).ends_with(&format!("/verify/{code}")));
+
+    // The holder's wallet shows it.
+    let wallet = app.get("/api/v1/me/certificates", Some(&student.access)).await.expect(200).body;
+    assert_eq!(wallet["total"], 1);
+    assert_eq!(wallet["items"][0]["id"], c["id"]);
+    let cid = s(&c["id"]).to_owned();
+    app.get(&format!("/api/v1/certificates/{cid}"), Some(&student.access)).await.expect(200);
+
+    // Public verification: valid, the name masked, nothing more personal.
+    let v = app.get(&format!("/api/v1/verify/{code}"), None).await.expect(200).body;
+    assert_eq!(v["status"], "valid");
+    assert_eq!(v["holder_name"], "林**");
+    assert_eq!(v["number"], c["number"]);
+    assert_eq!(v["type_name"], "学籍证明");
+    assert_eq!(v["department_name"], "学生工作处");
+    let text = v.to_string();
+    assert!(!text.contains("2024010101") && !text.contains("林同学") && !text.contains("签证"), "{text}");
+    app.get("/api/v1/verify/no-such-code-000000", None).await.expect(404);
+
+    // The downloaded document verifies, and not after one byte of the body is flipped.
+    let res = app.get(&format!("/api/v1/certificates/{cid}/document"), Some(&student.access)).await.expect(200);
+    let disposition = res.headers.get("content-disposition").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let doc = res.body;
+    let signed = app.state.signing.verify(&doc).expect("the document verifies");
+    assert_eq!(signed["number"], c["number"]);
+    assert_eq!(signed["holder"]["student_no"], "2024010101");
+    assert_eq!(signed["verify_url"], c["verify_url"]);
+    assert_eq!(signed["type"]["code"], "status");
+    let mut tampered = doc.clone();
+    let body = s(&doc["certificate"]["body"]).to_owned();
+    let mut bytes = body.into_bytes();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    tampered["certificate"]["body"] = json!(String::from_utf8_lossy(&bytes).into_owned());
+    assert!(app.state.signing.verify(&tampered).is_err(), "a flipped byte fails");
+
+    // Only issuers revoke; stale versions conflict.
+    let revoke = json!({ "reason": "信息有误", "version": 1 });
+    app.post(&format!("/api/v1/certificates/{cid}/revoke"), Some(&student.access), &revoke).await.expect(403);
+    let c2 = issue(app, &xgc, &ty["id"], &holder, "用于实习").await;
+    assert_eq!(s(&c2["number"]), format!("XJ{year}000002"));
+    let cid2 = s(&c2["id"]).to_owned();
+    let stale = json!({ "reason": "信息有误", "version": 7 });
+    app.post(&format!("/api/v1/certificates/{cid2}/revoke"), Some(&xgc.access), &stale).await.expect(409);
+    let r = app.post(&format!("/api/v1/certificates/{cid2}/revoke"), Some(&xgc.access), &revoke).await.expect(200);
+    assert_eq!(r.body["status"], "revoked");
+    let v = app.get(&format!("/api/v1/verify/{}", s(&c2["verify_code"])), None).await.expect(200).body;
+    assert_eq!(v["status"], "revoked");
+    assert_eq!(v["revoke_reason"], "信息有误");
+    assert!(v["revoked_at"].is_string());
+    // A revoked certificate is not re-issued or revoked again.
+    let again = json!({ "reason": "再次", "version": 2 });
+    app.post(&format!("/api/v1/certificates/{cid2}/revoke"), Some(&xgc.access), &again).await.expect(422);
+
+    // Re-issue: a new number supersedes the old one, linked both ways.
+    let re = app
+        .post(
+            &format!("/api/v1/certificates/{cid}/reissue"),
+            Some(&xgc.access),
+            &json!({ "reason": "用途变更", "version": 1, "data": { "note": "用于出国交流" } }),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(s(&re["number"]), format!("XJ{year}000003"));
+    assert_eq!(re["supersedes_id"], c["id"]);
+    assert!(s(&re["body"]).ends_with("用于出国交流。"));
+    let old = app.get(&format!("/api/v1/certificates/{cid}"), Some(&xgc.access)).await.expect(200).body;
+    assert_eq!(old["status"], "superseded");
+    assert_eq!(old["superseded_by_id"], re["id"]);
+    let v = app.get(&format!("/api/v1/verify/{code}"), None).await.expect(200).body;
+    assert_eq!(v["status"], "superseded");
+    assert_eq!(v["superseded_by_code"], re["verify_code"]);
+    let v = app.get(&format!("/api/v1/verify/{}", s(&re["verify_code"])), None).await.expect(200).body;
+    assert_eq!(v["status"], "valid");
+    let newdoc =
+        app.get(&format!("/api/v1/certificates/{}/document", s(&re["id"])), Some(&student.access)).await.expect(200);
+    let signed = app.state.signing.verify(&newdoc.body).expect("verifies");
+    assert_eq!(signed["supersedes"], c["number"]);
+    app.post(
+        &format!("/api/v1/certificates/{cid}/reissue"),
+        Some(&xgc.access),
+        &json!({ "reason": "x", "version": 2 }),
+    )
+    .await
+    .expect(422);
+
+    // Issuers list by status; the wallet has all three.
+    let listed = app
+        .get(&format!("/api/v1/certificates?holder_id={holder}&status=valid"), Some(&xgc.access))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["id"], re["id"]);
+    let wallet = app.get("/api/v1/me/certificates", Some(&student.access)).await.expect(200).body;
+    assert_eq!(wallet["total"], 3);
+}
+db_test!(issue_verify_revoke_reissue, issue_verify_revoke_and_reissue);
+
+async fn departments_and_holders_only_see_their_own(app: &TestApp) {
+    let it = app.login("it_admin").await;
+    let xgc = app.login("xgc_admin").await;
+    let jwc = app.login("jwc_admin").await;
+    let other = app.login("student2").await;
+    let holder = app.user_id(&it, "student1").await;
+    let ty = xgc_type(app, &xgc, "status").await;
+    let tid = s(&ty["id"]).to_owned();
+
+    // A bad template is refused at definition, and on update.
+    let dept = app.department("xgc").await;
+    let bad = app
+        .post("/api/v1/certificate-types", Some(&xgc.access), &type_body("bad", &dept["id"], "兹证明 {% if %}"))
+        .await
+        .expect(400);
+    assert_eq!(bad.body["errors"][0]["field"], "template", "{}", bad.body);
+    let mut upd = type_body("status", &dept["id"], "{{ holder.name ");
+    upd["version"] = json!(1);
+    upd.as_object_mut().map(|o| o.remove("code").and(o.remove("department_id")));
+    app.put(&format!("/api/v1/certificate-types/{tid}"), Some(&xgc.access), &upd).await.expect(400);
+    upd["template"] = json!("证明 {{ holder.name }}，{{ data.note }}。");
+    let changed = app.put(&format!("/api/v1/certificate-types/{tid}"), Some(&xgc.access), &upd).await.expect(200);
+    assert_eq!(changed.body["version"], 2);
+    app.put(&format!("/api/v1/certificate-types/{tid}"), Some(&xgc.access), &upd).await.expect(409);
+
+    // Another department's admin cannot define types for xgc, see, change or issue with its type.
+    let r = app.post("/api/v1/certificate-types", Some(&jwc.access), &type_body("x", &dept["id"], "x")).await;
+    assert_eq!(r.status.as_u16(), 403);
+    let types = app.get("/api/v1/certificate-types", Some(&jwc.access)).await.expect(200).body;
+    assert!(types.as_array().expect("array").iter().all(|t| t["id"] != ty["id"]));
+    upd["version"] = json!(2);
+    app.put(&format!("/api/v1/certificate-types/{tid}"), Some(&jwc.access), &upd).await.expect(404);
+    let r = app
+        .post("/api/v1/certificates", Some(&jwc.access), &json!({ "type_id": tid, "holder_id": holder, "data": {} }))
+        .await
+        .expect(400);
+    assert_eq!(r.body["errors"][0]["field"], "type_id");
+    // Students are not issuers.
+    app.post("/api/v1/certificates", Some(&other.access), &json!({ "type_id": tid, "holder_id": holder }))
+        .await
+        .expect(403);
+    app.get("/api/v1/certificates", Some(&other.access)).await.expect(403);
+
+    let c = issue(app, &xgc, &ty["id"], &holder, "用于实习").await;
+    let cid = s(&c["id"]).to_owned();
+    // Neither jwc nor another student can read it, or know it exists.
+    for who in [&jwc, &other] {
+        app.get(&format!("/api/v1/certificates/{cid}"), Some(&who.access)).await.expect(404);
+        app.get(&format!("/api/v1/certificates/{cid}/document"), Some(&who.access)).await.expect(404);
+        let revoke = json!({ "reason": "x", "version": 1 });
+        app.post(&format!("/api/v1/certificates/{cid}/revoke"), Some(&who.access), &revoke).await.expect(404);
+    }
+    let listed = app.get("/api/v1/certificates", Some(&jwc.access)).await.expect(200).body;
+    assert_eq!(listed["total"], 0);
+    let wallet = app.get("/api/v1/me/certificates", Some(&other.access)).await.expect(200).body;
+    assert_eq!(wallet["total"], 0);
+    // The IT admin issues everywhere and reads everything.
+    app.get(&format!("/api/v1/certificates/{cid}"), Some(&it.access)).await.expect(200);
+    let listed = app.get("/api/v1/certificates", Some(&xgc.access)).await.expect(200).body;
+    assert_eq!(listed["total"], 1);
+}
+db_test!(certificate_access, departments_and_holders_only_see_their_own);
+
+async fn concurrent_issuance_gives_distinct_consecutive_numbers(app: &TestApp) {
+    let it = app.login("it_admin").await;
+    let xgc = app.login("xgc_admin").await;
+    let holder = app.user_id(&it, "student1").await;
+    let ty = xgc_type(app, &xgc, "status").await;
+    let body = json!({ "type_id": ty["id"], "holder_id": holder, "data": { "note": "并发" } });
+    let results =
+        futures_util::future::join_all((0..20).map(|_| app.post("/api/v1/certificates", Some(&xgc.access), &body)))
+            .await;
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let mut numbers = HashSet::new();
+    let mut codes = HashSet::new();
+    for r in results {
+        let c = r.expect(201).body;
+        numbers.insert(s(&c["number"]).to_owned());
+        codes.insert(s(&c["verify_code"]).to_owned());
+    }
+    let expected: HashSet<String> = (1..=20).map(|i| format!("XJ{year}{i:06}")).collect();
+    assert_eq!(numbers, expected);
+    assert_eq!(codes.len(), 20);
+}
+db_test!(concurrent_numbering, concurrent_issuance_gives_distinct_consecutive_numbers);
+
+async fn completing_enrolment_issues_once(app: &TestApp) {
+    let student = app.login("student1").await;
+    let form = json!({ "purpose": "other", "purpose_detail": "办理银行开户", "copies": 1, "language": "zh" });
+    let a = app
+        .post(
+            "/api/v1/affairs",
+            Some(&student.access),
+            &json!({ "process_key": "enrolment_certificate", "form": form }),
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = s(&a["id"]).to_owned();
+    for who in ["counsellor1", "xgc_admin"] {
+        let t = app.login(who).await;
+        let a = app.get(&format!("/api/v1/affairs/{id}"), Some(&t.access)).await.expect(200).body;
+        let task = a["tasks"].as_array().expect("tasks").iter().find(|t| t["status"] == "pending").expect("pending");
+        app.post(
+            &format!("/api/v1/tasks/{}/actions", s(&task["id"])),
+            Some(&t.access),
+            &json!({ "action": "approve" }),
+        )
+        .await
+        .expect(200);
+    }
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status =
+            app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body["status"].clone();
+        if status == "completed" {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "completed");
+    let wallet = app.get("/api/v1/me/certificates", Some(&student.access)).await.expect(200).body;
+    assert_eq!(wallet["total"], 1);
+    let c = &wallet["items"][0];
+    assert_eq!(c["affair_id"], id.as_str());
+    assert!(s(&c["body"]).contains("本证明用于办理银行开户。"), "{c}");
+    assert!(s(&c["number"]).starts_with("ZM"));
+    let v = app.get(&format!("/api/v1/verify/{}", s(&c["verify_code"])), None).await.expect(200).body;
+    assert_eq!(v["status"], "valid");
+    assert_eq!(v["type_name"], "在读证明");
+    assert!(v["valid_until"].is_string());
+
+    // A retried job does not issue twice.
+    use sea_orm::EntityTrait;
+    let affair = tongban_server::entity::affair::Entity::find_by_id(id.parse::<uuid::Uuid>().expect("uuid"))
+        .one(app.state.db.conn())
+        .await
+        .expect("db")
+        .expect("affair");
+    let again = tongban_server::services::certificates::issue_for_affair(&app.state, &affair, "enrolment")
+        .await
+        .expect("idempotent");
+    assert_eq!(again.number, s(&c["number"]));
+    let wallet = app.get("/api/v1/me/certificates", Some(&student.access)).await.expect(200).body;
+    assert_eq!(wallet["total"], 1);
+}
+db_test!(automatic_enrolment_certificate, completing_enrolment_issues_once);
