@@ -362,7 +362,10 @@ pub(crate) async fn issue_in<C: ConnectionTrait>(
     let dept = department::Entity::find_by_id(i.ty.department_id).one(db).await?.ok_or_else(AppError::not_found)?;
     let issued_at = now();
     let valid_until = i.ty.validity_days.map(|d| issued_at + TimeDelta::days(i64::from(d)));
-    let number = next_number(db, i.ty, issued_at.year()).await?;
+    // Numbers run by the school's calendar year (Beijing time), as affair numbers do.
+    let beijing =
+        chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| AppError::Internal(anyhow::anyhow!("UTC+8 offset")))?;
+    let number = next_number(db, i.ty, issued_at.with_timezone(&beijing).year()).await?;
     let code = verify_code()?;
     let mut cert = Map::new();
     cert.insert("type".into(), json!({ "code": i.ty.code, "name": i.ty.name, "name_en": i.ty.name_en }));
@@ -487,8 +490,8 @@ pub async fn issue_for_affair(
         Value::Object(m) => m.clone(),
         _ => Map::new(),
     };
-    let ctx = AuditCtx::default();
-    let m = issue_in(
+    let ctx = AuditCtx { actor_name: Some("system".into()), ..Default::default() };
+    let issued = issue_in(
         st,
         &*txn,
         &ctx,
@@ -502,9 +505,24 @@ pub async fn issue_for_affair(
             id: Uuid::now_v7(),
         },
     )
-    .await?;
-    txn.commit().await?;
-    Ok(m)
+    .await;
+    match issued {
+        Ok(m) => {
+            txn.commit().await?;
+            Ok(m)
+        }
+        // Issued meanwhile by another run of the same call (the unique (affair, type) index).
+        Err(AppError::Client { code: ErrorCode::AlreadyExists, .. }) => {
+            drop(txn);
+            certificate::Entity::find()
+                .filter(certificate::Column::AffairId.eq(affair.id))
+                .filter(certificate::Column::TypeId.eq(ty.id))
+                .one(st.db.conn())
+                .await?
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("certificate of affair {} vanished", affair.id)))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Certificates issued by the caller's departments.

@@ -85,11 +85,22 @@ async fn perform(st: &AppState, affair_id: Uuid, call: &ServiceCall) -> AppResul
                 // A type that does not exist or data the template cannot render: the
                 // administrators finish the step by hand. Database trouble is retried.
                 Err(e @ (AppError::Db(_) | AppError::Internal(_))) => return Err(e),
-                Err(e) => (
-                    false,
-                    json!({ "error": "certificate_not_issued", "certificate_type": certificate_type,
-                            "message": format!("电子证照未能签发（{e}），请由流程管理员线下办理后继续") }),
-                ),
+                Err(e) => {
+                    let why = match &e {
+                        AppError::Client { detail: Some(m), .. } => m.get(crate::error::Lang::Zh).to_owned(),
+                        AppError::Client { errors, .. } if !errors.is_empty() => errors
+                            .iter()
+                            .map(|f| f.message.get(crate::error::Lang::Zh).to_owned())
+                            .collect::<Vec<_>>()
+                            .join("；"),
+                        other => other.to_string(),
+                    };
+                    (
+                        false,
+                        json!({ "error": "certificate_not_issued", "certificate_type": certificate_type,
+                                "message": format!("电子证照未能签发（{why}），请由流程管理员线下办理后继续") }),
+                    )
+                }
             }
         }
         ServiceCall::Webhook { hook } => (

@@ -38,6 +38,11 @@ async fn issue(app: &TestApp, who: &Tokens, type_id: &Value, holder_id: &str, no
     .body
 }
 
+/// Numbers run by the calendar year in Beijing time.
+fn beijing_year() -> String {
+    chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset")).format("%Y").to_string()
+}
+
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
 }
@@ -51,7 +56,7 @@ async fn issue_verify_revoke_and_reissue(app: &TestApp) {
     assert_eq!(ty["version"], 1);
 
     let c = issue(app, &xgc, &ty["id"], &holder, "用于办理签证").await;
-    let year = chrono::Utc::now().format("%Y").to_string();
+    let year = beijing_year();
     assert_eq!(s(&c["number"]), format!("XJ{year}000001"));
     assert_eq!(s(&c["body"]), "兹证明 林同学（学号 2024010101）系我校学生，用于办理签证。");
     assert_eq!(c["status"], "valid");
@@ -231,7 +236,7 @@ async fn concurrent_issuance_gives_distinct_consecutive_numbers(app: &TestApp) {
     let results =
         futures_util::future::join_all((0..20).map(|_| app.post("/api/v1/certificates", Some(&xgc.access), &body)))
             .await;
-    let year = chrono::Utc::now().format("%Y").to_string();
+    let year = beijing_year();
     let mut numbers = HashSet::new();
     let mut codes = HashSet::new();
     for r in results {
