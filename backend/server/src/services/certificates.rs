@@ -789,6 +789,9 @@ mod tests {
         assert_eq!(out, "兹证明 <林静> 同学系 2024级 学生。");
         assert!(check_template("{% for x in %}").is_err());
         check_template(DEMO_ENROLMENT_TEMPLATE).expect("the demo template parses");
+        // Parses, but cannot be rendered: 400 on the data, not 500.
+        let err = render("{{ data.missing.deeper }}", &holder, &data).expect_err("undefined attribute");
+        assert_eq!(err.error_code(), ErrorCode::ValidationFailed);
         let student = json!({ "name": "林静", "student_no": "2024010001", "department": "计算机学院" });
         let mut form = Map::new();
         form.insert("purpose".into(), json!("visa"));

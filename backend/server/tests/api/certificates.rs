@@ -161,6 +161,21 @@ async fn issue_verify_revoke_and_reissue(app: &TestApp) {
     assert_eq!(listed["items"][0]["id"], re["id"]);
     let wallet = app.get("/api/v1/me/certificates", Some(&student.access)).await.expect(200).body;
     assert_eq!(wallet["total"], 3);
+
+    // Every change left its audit record.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use tongban_server::entity::audit_log;
+    let records = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.starts_with("certificate"))
+        .all(app.state.db.conn())
+        .await
+        .expect("audit");
+    let count = |a: &str| records.iter().filter(|r| r.action == a).count();
+    assert_eq!(count("certificate_type.create"), 1);
+    assert_eq!(count("certificate.issue"), 3);
+    assert_eq!(count("certificate.revoke"), 1);
+    assert_eq!(count("certificate.supersede"), 1);
+    assert!(records.iter().all(|r| r.actor_name.as_deref() == Some("xgc_admin")));
 }
 db_test!(issue_verify_revoke_reissue, issue_verify_revoke_and_reissue);
 
