@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use validator::Validate;
+use validator::{Validate, ValidationError};
 
 use super::common::PageQuery;
 use super::org::{validate_code, validate_text};
@@ -17,6 +17,12 @@ string_enum! {
 string_enum! {
     /// What public verification says: as stored, or `expired` for a valid one past its date.
     VerifyStatus { Valid => "valid", Revoked => "revoked", Superseded => "superseded", Expired => "expired" }
+}
+
+/// A number prefix: 1–16 ASCII letters and digits.
+fn validate_prefix(s: &str) -> Result<(), ValidationError> {
+    let ok = (1..=16).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if ok { Ok(()) } else { Err(ValidationError::new("prefix_format")) }
 }
 
 /// A certificate type.
@@ -84,7 +90,7 @@ pub struct CertificateTypeFields {
     #[schema(minimum = 1, maximum = 36500)]
     pub validity_days: Option<i32>,
     /// Number prefix: 1–16 ASCII letters and digits.
-    #[validate(length(min = 1, max = 16), custom(function = "validate_code"))]
+    #[validate(custom(function = "validate_prefix"))]
     #[schema(pattern = "^[A-Za-z0-9]{1,16}$", min_length = 1, max_length = 16)]
     pub number_prefix: String,
     /// Layout for the PDF rendering (an object).

@@ -195,6 +195,9 @@ async fn departments_and_holders_only_see_their_own(app: &TestApp) {
         .await
         .expect(400);
     assert_eq!(bad.body["errors"][0]["field"], "template", "{}", bad.body);
+    let mut bad_prefix = type_body("bad", &dept["id"], "x");
+    bad_prefix["number_prefix"] = json!("ZM-");
+    app.post("/api/v1/certificate-types", Some(&xgc.access), &bad_prefix).await.expect(400);
     let mut upd = type_body("status", &dept["id"], "{{ holder.name ");
     upd["version"] = json!(1);
     upd.as_object_mut().map(|o| o.remove("code").and(o.remove("department_id")));
