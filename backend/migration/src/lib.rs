@@ -13,6 +13,7 @@ mod m20261128_000005_notifications;
 mod m20261128_000006_hall;
 mod m20261128_000009_delivery;
 mod m20261128_000010_certificates;
+mod m20261128_000011_certificate_prefixes;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_hall::Migration),
             Box::new(m20261128_000009_delivery::Migration),
             Box::new(m20261128_000010_certificates::Migration),
+            Box::new(m20261128_000011_certificate_prefixes::Migration),
         ]
     }
 }

@@ -173,6 +173,9 @@ pub struct AffairView {
     /// Materials (申请材料): attached files by form field, with download links. Fields hidden
     /// from the caller are left out.
     pub materials: Vec<MaterialGroup>,
+    /// E-certificates attached as materials, checked as of now. Fields hidden from the caller are
+    /// left out.
+    pub certificates: Vec<CertificateMaterial>,
     /// Every node from start to end (main order first, then branches): `done`, `current`,
     /// `pending` or, once the affair is finished, `skipped` for nodes it never reached.
     pub timeline: Vec<TimelineNode>,
@@ -198,6 +201,27 @@ pub struct MaterialGroup {
     pub label: String,
     /// The files, in the order of the form.
     pub files: Vec<crate::dto::attachment::AttachmentView>,
+}
+
+/// An e-certificate the applicant attached as a material (第十一条), as checked now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateMaterial {
+    /// The form field.
+    pub field_key: String,
+    /// The field's label.
+    pub label: String,
+    /// The certificate.
+    pub certificate_id: Uuid,
+    /// Its number.
+    pub number: String,
+    /// Its type.
+    pub type_name: String,
+    /// `valid`, `revoked`, `superseded` or `expired`, as of now.
+    pub status: String,
+    /// Valid until.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Held by the applicant, valid now, and its signature holds.
+    pub verified: bool,
 }
 
 /// One node of the affair's timeline.

@@ -38,7 +38,7 @@ use crate::entity::{
 };
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
 use crate::policy::{DataScope, Permission, Principal, Target};
-use crate::services::{attachments, calendar, notifications, progress};
+use crate::services::{attachments, calendar, certificates, notifications, progress};
 use crate::state::AppState;
 use crate::time::now;
 
@@ -490,6 +490,7 @@ pub(crate) async fn submit_new(
     let t = now();
     let id = Uuid::now_v7();
     attachments::bind(&*txn, &form_def, &out.instance.form, p.user_id, id).await?;
+    certificates::check_materials(&*txn, &form_def, &out.instance.form, p.user_id).await?;
     let number = next_number(&*txn).await?;
     let row = affair::ActiveModel {
         id: Set(id),
@@ -526,7 +527,7 @@ pub(crate) async fn submit_new(
         })),
     )
     .await?;
-    let view = view_of(&*txn, p, &row, &proc, &version, &out.instance, &def, &form_def).await?;
+    let view = view_of(&*txn, &st.signing, p, &row, &proc, &version, &out.instance, &def, &form_def).await?;
     let body = serde_json::to_value(&view).map_err(internal)?;
     if let Some((key, hash)) = idempotency {
         remember(&*txn, p.user_id, key, hash, 201, &body).await?;
@@ -578,6 +579,7 @@ async fn run(
         if patched {
             // Files newly named by the corrected form or the handler's patch must be the actor's.
             attachments::bind(&*txn, &l.form, &out.instance.form, p.user_id, affair_id).await?;
+            certificates::check_materials(&*txn, &l.form, &out.instance.form, l.affair.applicant_id).await?;
         }
         let updated = affair::Entity::update_many()
             .col_expr(affair::Column::State, Expr::value(serde_json::to_value(&out.instance).map_err(internal)?))
@@ -615,7 +617,7 @@ async fn run(
         row.due_at = out.instance.due_at;
         row.submitted_at = out.instance.submitted_at;
         row.finished_at = out.instance.finished_at;
-        let view = view_of(&*txn, p, &row, &l.process, &l.version, &out.instance, &l.def, &l.form).await?;
+        let view = view_of(&*txn, &st.signing, p, &row, &l.process, &l.version, &out.instance, &l.def, &l.form).await?;
         let body = serde_json::to_value(&view).map_err(internal)?;
         if let Some((key, hash)) = idempotency {
             remember(&*txn, p.user_id, key, hash, 200, &body).await?;
@@ -885,6 +887,7 @@ fn timeline_view(def: &ProcessDefinition, i: &Instance, names: &HashMap<Uuid, St
 #[allow(clippy::too_many_arguments)]
 async fn view_of<C: ConnectionTrait>(
     db: &C,
+    signing: &crate::signing::KeyRing,
     p: &Principal,
     a: &affair::Model,
     proc: &process::Model,
@@ -947,6 +950,7 @@ async fn view_of<C: ConnectionTrait>(
         status: status_of(i).to_owned(),
         is_test: a.is_test,
         materials: materials(form_def, &form, &files),
+        certificates: certificates::materials_of(db, signing, form_def, &form, a.applicant_id).await?,
         form,
         tasks: i.tasks.iter().map(|t| task_view(a.id, t, &ids, def)).collect(),
         history: i
@@ -988,7 +992,7 @@ pub async fn get(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid) -> AppR
         audit::record(&*txn, ctx, Entry::new("affair.read", "affair", id)).await?;
         txn.commit().await?;
     }
-    view_of(db, p, &l.affair, &l.process, &l.version, &l.instance, &l.def, &l.form).await
+    view_of(db, &st.signing, p, &l.affair, &l.process, &l.version, &l.instance, &l.def, &l.form).await
 }
 
 /// Whether a row is past its due time: still open after it, or closed after it.

@@ -6,6 +6,8 @@
 //! one atomic `UPDATE … RETURNING` on the `(type, year)` row: PostgreSQL's row lock serialises
 //! concurrent issuers (across instances too), SQLite has a single writer.
 
+use std::collections::{HashMap, HashSet};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Datelike, TimeDelta};
@@ -26,7 +28,7 @@ use crate::dto::certificate::{
 };
 use crate::dto::common::{Page, PageQuery};
 use crate::entity::{certificate, certificate_type, department, user};
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
 use crate::policy::{DataScope, Permission, Principal, Target};
 use crate::state::AppState;
 use crate::time::now;
@@ -228,6 +230,18 @@ pub async fn create_type(
     {
         return Err(AppError::taken("code", "证照类型编码已被使用", "The code is already in use"));
     }
+    if certificate_type::Entity::find()
+        .filter(certificate_type::Column::NumberPrefix.eq(&req.fields.number_prefix))
+        .one(&*txn)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::taken(
+            "number_prefix",
+            "该编号前缀已由其他证照类型使用",
+            "Another certificate type uses this number prefix",
+        ));
+    }
     let t = now();
     let f = req.fields;
     let m = certificate_type::ActiveModel {
@@ -263,6 +277,15 @@ pub async fn update_type(
 ) -> AppResult<CertificateTypeView> {
     let before = load_type(st.db.conn(), p, id).await?;
     check_template(&req.fields.template)?;
+    // Numbers already issued carry the prefix; changing it could repeat another type's numbers.
+    if req.fields.number_prefix != before.number_prefix {
+        return Err(AppError::field(
+            "number_prefix",
+            "immutable",
+            "编号前缀设定后不能修改",
+            "The number prefix cannot change once set",
+        ));
+    }
     let f: CertificateTypeFields = req.fields;
     let txn = st.db.write().await?;
     let r = certificate_type::Entity::update_many()
@@ -768,6 +791,127 @@ pub const DEMO_ENROLMENT_TEMPLATE: &str = "\
 {% endif -%}
 特此证明。
 本证明自签发之日起九十日内有效，可扫描二维码或访问验证地址在线核验真伪。";
+
+/// Check every certificate a form names (a `certificate` field, 第十一条): it must be the
+/// applicant's, valid now, and of the field's type. Certificates of other people are reported as
+/// not found, so nobody learns they exist.
+pub(crate) async fn check_materials<C: ConnectionTrait>(
+    db: &C,
+    def: &tongban_engine::form::FormDefinition,
+    data: &Value,
+    holder: Uuid,
+) -> AppResult<()> {
+    use tongban_engine::form::{self, FieldKind};
+    let refs: Vec<_> = form::references(def, data)
+        .into_iter()
+        .filter(|r| matches!(r.field.kind, FieldKind::Certificate { .. }))
+        .collect();
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = refs.iter().filter_map(|r| r.id.parse().ok()).collect();
+    let rows: HashMap<Uuid, certificate::Model> = certificate::Entity::find()
+        .filter(certificate::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let types: HashMap<Uuid, String> = certificate_type::Entity::find()
+        .filter(certificate_type::Column::Id.is_in(rows.values().map(|c| c.type_id).collect::<HashSet<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.code))
+        .collect();
+    let mut errors = Vec::new();
+    for r in &refs {
+        let FieldKind::Certificate { certificate_type } = &r.field.kind else { continue };
+        let Some(c) = r.id.parse::<Uuid>().ok().and_then(|id| rows.get(&id)).filter(|c| c.holder_id == holder) else {
+            errors.push(FieldError::new(
+                &r.path,
+                "certificate_not_found",
+                Msg::new("电子证照不存在或不属于申请人", "No such certificate of the applicant"),
+            ));
+            continue;
+        };
+        if c.status != CertificateStatus::Valid.as_str() || c.valid_until.is_some_and(|u| u <= now()) {
+            errors.push(FieldError::new(
+                &r.path,
+                "certificate_not_valid",
+                Msg::new(
+                    format!("电子证照 {} 已失效（已撤销、已被换发或已过期）", c.number),
+                    format!("Certificate {} is no longer valid (revoked, superseded or expired)", c.number),
+                ),
+            ));
+            continue;
+        }
+        if let Some(want) = certificate_type
+            && types.get(&c.type_id) != Some(want)
+        {
+            errors.push(FieldError::new(
+                &r.path,
+                "certificate_wrong_type",
+                Msg::new("所选电子证照的类型不符合要求", "The certificate is not of the required type"),
+            ));
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(AppError::fields(errors)) }
+}
+
+/// The certificates a (visible) form names, as checked now: held by the applicant, valid, and
+/// carrying a signature that holds.
+pub(crate) async fn materials_of<C: ConnectionTrait>(
+    db: &C,
+    signing: &crate::signing::KeyRing,
+    def: &tongban_engine::form::FormDefinition,
+    shown: &Value,
+    holder: Uuid,
+) -> AppResult<Vec<crate::dto::affair::CertificateMaterial>> {
+    use tongban_engine::form::{self, FieldKind};
+    let refs: Vec<_> = form::references(def, shown)
+        .into_iter()
+        .filter(|r| matches!(r.field.kind, FieldKind::Certificate { .. }))
+        .collect();
+    if refs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = refs.iter().filter_map(|r| r.id.parse().ok()).collect();
+    let rows: HashMap<Uuid, certificate::Model> = certificate::Entity::find()
+        .filter(certificate::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let types: HashMap<Uuid, String> = certificate_type::Entity::find()
+        .filter(certificate_type::Column::Id.is_in(rows.values().map(|c| c.type_id).collect::<HashSet<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let now = now();
+    Ok(refs
+        .iter()
+        .filter_map(|r| {
+            let c = r.id.parse::<Uuid>().ok().and_then(|id| rows.get(&id)).filter(|c| c.holder_id == holder)?;
+            let expired = c.valid_until.is_some_and(|u| u <= now);
+            let status =
+                if c.status == CertificateStatus::Valid.as_str() && expired { "expired" } else { c.status.as_str() };
+            Some(crate::dto::affair::CertificateMaterial {
+                field_key: r.path.clone(),
+                label: r.field.label.clone(),
+                certificate_id: c.id,
+                number: c.number.clone(),
+                type_name: types.get(&c.type_id).cloned().unwrap_or_default(),
+                status: status.to_owned(),
+                valid_until: c.valid_until,
+                verified: status == CertificateStatus::Valid.as_str() && signing.verify(&c.document).is_ok(),
+            })
+        })
+        .collect())
+}
 
 #[cfg(test)]
 mod tests {

@@ -10,10 +10,15 @@ use serde_json::{Value, json};
 use crate::db_test;
 use crate::helpers::{TestApp, Tokens};
 
+/// Each type its own number prefix: `XJ` for `status`, the code in capitals for others.
+fn prefix_of(code: &str) -> String {
+    if code == "status" { "XJ".to_owned() } else { code.to_ascii_uppercase() }
+}
+
 fn type_body(code: &str, department_id: &Value, template: &str) -> Value {
     json!({
         "code": code, "department_id": department_id, "name": "学籍证明", "name_en": "Student status",
-        "template": template, "validity_days": 30, "number_prefix": "XJ", "layout": { "paper": "A4" }
+        "template": template, "validity_days": 30, "number_prefix": prefix_of(code), "layout": { "paper": "A4" }
     })
 }
 
@@ -329,3 +334,80 @@ async fn completing_enrolment_issues_once(app: &TestApp) {
     assert_eq!(wallet["total"], 1);
 }
 db_test!(automatic_enrolment_certificate, completing_enrolment_issues_once);
+
+/// Puts a version of the demo 在读证明 online whose form takes an earlier certificate of a type
+/// (第十一条: 证照共享, a certificate as a material).
+async fn enrolment_taking_a_certificate(app: &TestApp, type_code: &str) {
+    let admin = app.login("it_admin").await;
+    let pid = crate::applying::process_id(app, "enrolment_certificate").await;
+    let detail = app.get(&format!("/api/v1/processes/{pid}"), Some(&admin.access)).await.expect(200).body;
+    let mut form = detail["draft_form"].clone();
+    form["fields"].as_array_mut().expect("fields").push(json!({
+        "key": "earlier", "label": "已有证照", "label_en": "Earlier certificate",
+        "kind": { "type": "certificate", "certificate_type": type_code }, "required": false
+    }));
+    let body = json!({
+        "name": detail["name"], "department_id": detail["department_id"], "description": detail["description"],
+        "definition": detail["draft"], "form": form, "version": detail["version"]
+    });
+    let saved = app.put(&format!("/api/v1/processes/{pid}"), Some(&admin.access), &body).await.expect(200).body;
+    let online = json!({ "status": "online", "version": saved["version"] });
+    app.post(&format!("/api/v1/processes/{pid}/versions"), Some(&admin.access), &online).await.expect(201);
+}
+
+async fn certificates_as_materials_are_checked_and_shown_verified(app: &TestApp) {
+    let it = app.login("it_admin").await;
+    let xgc = app.login("xgc_admin").await;
+    let ty = xgc_type(app, &xgc, "status").await;
+    let mine = issue(app, &xgc, &ty["id"], &app.user_id(&it, "student1").await, "用于实习").await;
+    let theirs = issue(app, &xgc, &ty["id"], &app.user_id(&it, "student2").await, "用于实习").await;
+    let other_type = xgc_type(app, &xgc, "other").await;
+    // A prefix belongs to one type, and stays with it.
+    let mut clash = type_body("clash", &app.department("xgc").await["id"], "x");
+    clash["number_prefix"] = json!("XJ");
+    let r = app.post("/api/v1/certificate-types", Some(&xgc.access), &clash).await.expect(409);
+    assert_eq!(r.body["errors"][0]["field"], "number_prefix");
+    let mut renamed = type_body("other", &app.department("xgc").await["id"], "x");
+    renamed["number_prefix"] = json!("ZZ");
+    renamed["version"] = other_type["version"].clone();
+    let r = app.put(&format!("/api/v1/certificate-types/{}", s(&other_type["id"])), Some(&xgc.access), &renamed).await;
+    assert_eq!(r.expect(400).body["errors"][0]["code"], "immutable");
+    let wrong = issue(app, &xgc, &other_type["id"], &app.user_id(&it, "student1").await, "用于实习").await;
+    enrolment_taking_a_certificate(app, "status").await;
+
+    let student = app.login("student1").await;
+    let apply = |cert: &Value| {
+        json!({ "process_key": "enrolment_certificate",
+        "form": { "purpose": "internship", "copies": 1, "language": "zh", "earlier": cert["id"] } })
+    };
+    // Another student's certificate is not found; one of another type is refused.
+    let r = app.post("/api/v1/affairs", Some(&student.access), &apply(&theirs)).await.expect(400);
+    assert_eq!(r.body["errors"][0]["code"], "certificate_not_found");
+    assert_eq!(r.body["errors"][0]["field"], "earlier");
+    let r = app.post("/api/v1/affairs", Some(&student.access), &apply(&wrong)).await.expect(400);
+    assert_eq!(r.body["errors"][0]["code"], "certificate_wrong_type");
+
+    // Their own valid certificate is accepted, and the handler sees it verified.
+    let affair = app.post("/api/v1/affairs", Some(&student.access), &apply(&mine)).await.expect(201).body;
+    let id = s(&affair["id"]).to_owned();
+    let c1 = app.login("counsellor1").await;
+    let seen = app.get(&format!("/api/v1/affairs/{id}"), Some(&c1.access)).await.expect(200).body;
+    let m = &seen["certificates"][0];
+    assert_eq!(
+        (m["number"].clone(), m["status"].clone(), m["verified"].clone()),
+        (mine["number"].clone(), json!("valid"), json!(true))
+    );
+    assert_eq!(m["field_key"], "earlier");
+
+    // Revoked later: the affair page says so, and it can no longer be attached.
+    let revoke = json!({ "reason": "学籍信息变更", "version": mine["version"] });
+    app.post(&format!("/api/v1/certificates/{}/revoke", s(&mine["id"])), Some(&xgc.access), &revoke).await.expect(200);
+    let seen = app.get(&format!("/api/v1/affairs/{id}"), Some(&c1.access)).await.expect(200).body;
+    assert_eq!(
+        (seen["certificates"][0]["status"].clone(), seen["certificates"][0]["verified"].clone()),
+        (json!("revoked"), json!(false))
+    );
+    let r = app.post("/api/v1/affairs", Some(&student.access), &apply(&mine)).await.expect(400);
+    assert_eq!(r.body["errors"][0]["code"], "certificate_not_valid");
+}
+db_test!(certificates_as_materials, certificates_as_materials_are_checked_and_shown_verified);
