@@ -459,6 +459,9 @@ pub async fn issue(st: &AppState, p: &Principal, ctx: &AuditCtx, req: IssueCerti
         .one(st.db.conn())
         .await?
         .ok_or_else(|| AppError::field("holder_id", "not_found", "持证人不存在", "No such holder"))?;
+    if holder.status != crate::dto::org::UserStatus::Active.as_str() {
+        return Err(AppError::field("holder_id", "inactive", "持证人账号已停用", "The holder's account is disabled"));
+    }
     let txn = st.db.write().await?;
     let m = issue_in(
         st,

@@ -375,6 +375,25 @@ async fn certificates_as_materials_are_checked_and_shown_verified(app: &TestApp)
     let wrong = issue(app, &xgc, &other_type["id"], &app.user_id(&it, "student1").await, "用于实习").await;
     enrolment_taking_a_certificate(app, "status").await;
 
+    // Nothing is issued to a disabled account.
+    let id = app.user_id(&it, "teacher1").await;
+    let u = app.get(&format!("/api/v1/users/{id}"), Some(&it.access)).await.expect(200).body;
+    let update = json!({
+        "display_name": u["display_name"], "kind": u["kind"], "student_no": u["student_no"], "staff_no": u["staff_no"],
+        "department_id": u["department_id"], "email": u["email"], "phone": u["phone"], "status": "disabled",
+        "version": u["version"],
+    });
+    app.put(&format!("/api/v1/users/{id}"), Some(&it.access), &update).await.expect(200);
+    let r = app
+        .post(
+            "/api/v1/certificates",
+            Some(&xgc.access),
+            &json!({ "type_id": ty["id"], "holder_id": id, "data": { "note": "x" } }),
+        )
+        .await
+        .expect(400);
+    assert_eq!(r.body["errors"][0]["code"], "inactive");
+
     let student = app.login("student1").await;
     let apply = |cert: &Value| {
         json!({ "process_key": "enrolment_certificate",
