@@ -795,6 +795,47 @@ pub const DEMO_ENROLMENT_TEMPLATE: &str = "\
 特此证明。
 本证明自签发之日起九十日内有效，可扫描二维码或访问验证地址在线核验真伪。";
 
+/// The certificates a form names in `certificate` fields, with the references, keeping only those
+/// held by `holder` (by id, with their type): others' certificates are as good as absent.
+#[allow(clippy::type_complexity)]
+async fn named_certificates<'a, C: ConnectionTrait>(
+    db: &C,
+    def: &'a tongban_engine::form::FormDefinition,
+    data: &Value,
+    holder: Uuid,
+) -> AppResult<(Vec<tongban_engine::form::Reference<'a>>, HashMap<Uuid, (certificate::Model, certificate_type::Model)>)>
+{
+    use tongban_engine::form::{self, FieldKind};
+    let refs: Vec<_> = form::references(def, data)
+        .into_iter()
+        .filter(|r| matches!(r.field.kind, FieldKind::Certificate { .. }))
+        .collect();
+    let ids: Vec<Uuid> = refs.iter().filter_map(|r| r.id.parse().ok()).collect();
+    if ids.is_empty() {
+        return Ok((refs, HashMap::new()));
+    }
+    let rows: Vec<certificate::Model> = certificate::Entity::find()
+        .filter(certificate::Column::Id.is_in(ids))
+        .filter(certificate::Column::HolderId.eq(holder))
+        .all(db)
+        .await?;
+    let types: HashMap<Uuid, certificate_type::Model> = certificate_type::Entity::find()
+        .filter(certificate_type::Column::Id.is_in(rows.iter().map(|c| c.type_id).collect::<HashSet<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let held = rows
+        .into_iter()
+        .filter_map(|c| {
+            let t = types.get(&c.type_id)?.clone();
+            Some((c.id, (c, t)))
+        })
+        .collect();
+    Ok((refs, held))
+}
+
 /// Check every certificate a form names (a `certificate` field, 第十一条): it must be the
 /// applicant's, valid now, and of the field's type. Certificates of other people are reported as
 /// not found, so nobody learns they exist.
@@ -804,33 +845,12 @@ pub(crate) async fn check_materials<C: ConnectionTrait>(
     data: &Value,
     holder: Uuid,
 ) -> AppResult<()> {
-    use tongban_engine::form::{self, FieldKind};
-    let refs: Vec<_> = form::references(def, data)
-        .into_iter()
-        .filter(|r| matches!(r.field.kind, FieldKind::Certificate { .. }))
-        .collect();
-    if refs.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = refs.iter().filter_map(|r| r.id.parse().ok()).collect();
-    let rows: HashMap<Uuid, certificate::Model> = certificate::Entity::find()
-        .filter(certificate::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let types: HashMap<Uuid, String> = certificate_type::Entity::find()
-        .filter(certificate_type::Column::Id.is_in(rows.values().map(|c| c.type_id).collect::<HashSet<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.code))
-        .collect();
+    use tongban_engine::form::FieldKind;
+    let (refs, held) = named_certificates(db, def, data, holder).await?;
     let mut errors = Vec::new();
     for r in &refs {
         let FieldKind::Certificate { certificate_type } = &r.field.kind else { continue };
-        let Some(c) = r.id.parse::<Uuid>().ok().and_then(|id| rows.get(&id)).filter(|c| c.holder_id == holder) else {
+        let Some((c, ty)) = r.id.parse::<Uuid>().ok().and_then(|id| held.get(&id)) else {
             errors.push(FieldError::new(
                 &r.path,
                 "certificate_not_found",
@@ -850,7 +870,7 @@ pub(crate) async fn check_materials<C: ConnectionTrait>(
             continue;
         }
         if let Some(want) = certificate_type
-            && types.get(&c.type_id) != Some(want)
+            && &ty.code != want
         {
             errors.push(FieldError::new(
                 &r.path,
@@ -871,34 +891,12 @@ pub(crate) async fn materials_of<C: ConnectionTrait>(
     shown: &Value,
     holder: Uuid,
 ) -> AppResult<Vec<crate::dto::affair::CertificateMaterial>> {
-    use tongban_engine::form::{self, FieldKind};
-    let refs: Vec<_> = form::references(def, shown)
-        .into_iter()
-        .filter(|r| matches!(r.field.kind, FieldKind::Certificate { .. }))
-        .collect();
-    if refs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<Uuid> = refs.iter().filter_map(|r| r.id.parse().ok()).collect();
-    let rows: HashMap<Uuid, certificate::Model> = certificate::Entity::find()
-        .filter(certificate::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let types: HashMap<Uuid, String> = certificate_type::Entity::find()
-        .filter(certificate_type::Column::Id.is_in(rows.values().map(|c| c.type_id).collect::<HashSet<_>>()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
+    let (refs, held) = named_certificates(db, def, shown, holder).await?;
     let now = now();
     Ok(refs
         .iter()
         .filter_map(|r| {
-            let c = r.id.parse::<Uuid>().ok().and_then(|id| rows.get(&id)).filter(|c| c.holder_id == holder)?;
+            let (c, ty) = r.id.parse::<Uuid>().ok().and_then(|id| held.get(&id))?;
             let expired = c.valid_until.is_some_and(|u| u <= now);
             let status =
                 if c.status == CertificateStatus::Valid.as_str() && expired { "expired" } else { c.status.as_str() };
@@ -907,7 +905,7 @@ pub(crate) async fn materials_of<C: ConnectionTrait>(
                 label: r.field.label.clone(),
                 certificate_id: c.id,
                 number: c.number.clone(),
-                type_name: types.get(&c.type_id).cloned().unwrap_or_default(),
+                type_name: ty.name.clone(),
                 status: status.to_owned(),
                 valid_until: c.valid_until,
                 verified: status == CertificateStatus::Valid.as_str() && signing.verify(&c.document).is_ok(),
