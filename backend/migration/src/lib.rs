@@ -14,6 +14,7 @@ mod m20261128_000006_hall;
 mod m20261128_000009_delivery;
 mod m20261128_000010_certificates;
 mod m20261128_000011_certificate_prefixes;
+mod m20261201_000012_archives;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000009_delivery::Migration),
             Box::new(m20261128_000010_certificates::Migration),
             Box::new(m20261128_000011_certificate_prefixes::Migration),
+            Box::new(m20261201_000012_archives::Migration),
         ]
     }
 }

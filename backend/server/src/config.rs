@@ -57,6 +57,22 @@ pub struct Settings {
     /// The push webhook that forwards notifications to the mobile app and WeChat template messages
     /// (off unless `push.url` is set).
     pub push: PushSettings,
+    /// PDF rendering (certificates, archive summaries).
+    pub pdf: PdfSettings,
+}
+
+/// PDF rendering: `TONGBAN_PDF__FALLBACK_FONT=/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PdfSettings {
+    /// A font file for characters the shipped font (GB 2312) lacks, such as rare characters in
+    /// names; an `.otf`, `.ttf` or `.ttc`.
+    pub fallback_font: Option<PathBuf>,
+    /// The face in a `.ttc` collection (2 is Simplified Chinese in Noto CJK collections).
+    pub fallback_font_index: u32,
+    /// Directory of seal images, `<name>.png`, named by a certificate type's `layout.seal`
+    /// (default `<data_dir>/seals`); a drawn seal stands in for a missing one.
+    pub seals_dir: Option<PathBuf>,
 }
 
 /// How mail leaves: `TONGBAN_SMTP__HOST=smtp.example.edu.cn`, `TONGBAN_SMTP__SECURITY=starttls`.
@@ -214,6 +230,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             smtp: SmtpSettings::default(),
             push: PushSettings::default(),
+            pdf: PdfSettings::default(),
         }
     }
 }
@@ -250,6 +267,16 @@ impl Settings {
     /// The directory of the certificate signing keys in force.
     pub fn signing_keys_dir(&self) -> PathBuf {
         self.signing_keys_dir.clone().unwrap_or_else(|| self.data_dir.join("signing"))
+    }
+
+    /// The directory of seal images in force.
+    pub fn seals_dir(&self) -> PathBuf {
+        self.pdf.seals_dir.clone().unwrap_or_else(|| self.data_dir.join("seals"))
+    }
+
+    /// The PDF fonts: the shipped one and the configured fallback.
+    pub fn pdf_fonts(&self) -> anyhow::Result<crate::pdf::Fonts> {
+        crate::pdf::Fonts::load(self.pdf.fallback_font.as_deref().map(|p| (p, self.pdf.fallback_font_index)))
     }
 
     /// The database URL in force: the configured one, or the SQLite file in the data dir.

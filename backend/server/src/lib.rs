@@ -15,6 +15,7 @@ pub mod entity;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod pdf;
 pub mod policy;
 pub mod services;
 pub mod signing;

@@ -50,7 +50,8 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
-    /// Check a signed certificate (JSON) offline: exit status 0 when its signature holds, 1 when not.
+    /// Check a signed certificate offline, as JSON or as the PDF that carries it: exit status 0 when
+    /// its signature holds, 1 when not.
     Verify {
         /// The certificate file.
         file: std::path::PathBuf,
@@ -141,8 +142,20 @@ async fn main() -> anyhow::Result<()> {
 
 /// Print what a certificate file's check found; the exit status to use.
 fn verify_file(ring: &KeyRing, file: &std::path::Path) -> anyhow::Result<i32> {
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(file)?)
-        .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", file.display()))?;
+    let bytes = std::fs::read(file)?;
+    let json = if bytes.starts_with(b"%PDF-") {
+        match tongban_server::pdf::read::certificate(&bytes) {
+            Ok(j) => j,
+            Err(e) => {
+                println!("INVALID: {}: {e}", file.display());
+                return Ok(1);
+            }
+        }
+    } else {
+        bytes
+    };
+    let doc: serde_json::Value =
+        serde_json::from_slice(&json).map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", file.display()))?;
     match ring.verify(&doc) {
         Ok(c) => {
             let show = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_owned();

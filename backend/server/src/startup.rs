@@ -67,6 +67,7 @@ impl Application {
             keys: Arc::new(jwt_keys(&settings)?),
             metrics: Arc::new(Metrics::default()),
             signing: Arc::new(crate::signing::KeyRing::load_or_create(&settings.signing_keys_dir())?),
+            fonts: Arc::new(settings.pdf_fonts()?),
             live: Arc::new(crate::services::live::LiveHub::default()),
             storage: Arc::new(crate::services::storage::Storage::from_settings(&settings)?),
             search,
@@ -156,6 +157,7 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .configure(http::routes)
             .openapi_service(|api| SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", http::finish(api)))
             .into_app()
+            .configure(http::pages::configure)
             .default_service(fn_service(move |req| http::spa::fallback(req, spa_root.clone())))
     })
     .listen(listener)?

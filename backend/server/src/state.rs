@@ -24,6 +24,8 @@ pub struct AppState {
     pub storage: Arc<Storage>,
     /// Certificate signing keys.
     pub signing: Arc<crate::signing::KeyRing>,
+    /// Fonts for PDFs.
+    pub fonts: Arc<crate::pdf::Fonts>,
     /// Live notifications for SSE streams.
     pub live: Arc<crate::services::live::LiveHub>,
     /// Guide search.

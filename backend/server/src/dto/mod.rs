@@ -35,6 +35,7 @@ macro_rules! string_enum {
 
 pub mod absence;
 pub mod affair;
+pub mod archive;
 pub mod attachment;
 pub mod auth;
 pub mod calendar;

@@ -6,6 +6,8 @@ pub mod affair_draft;
 pub mod affair_message;
 pub mod affair_rating;
 pub mod answer;
+pub mod archive;
+pub mod archive_export;
 pub mod audit_log;
 pub mod category;
 pub mod certificate;

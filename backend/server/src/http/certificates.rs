@@ -26,6 +26,7 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(list_certificates)
         .service(get_certificate)
         .service(get_certificate_document)
+        .service(get_certificate_pdf)
         .service(revoke_certificate)
         .service(reissue_certificate)
         .service(my_certificates)
@@ -183,6 +184,35 @@ async fn get_certificate_document(
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_DISPOSITION, content_disposition(&format!("{number}.json"))))
         .json(doc))
+}
+
+/// The certificate as an A4 PDF: the school's layout, the body in Chinese, the issuer's seal and a
+/// QR code to the public verification page; drawn as of now (a revoked, superseded or expired
+/// certificate says so across the page). The signed JSON is attached inside
+/// (`certificate.json`), so `tongban verify FILE.pdf` checks it offline.
+#[utoipa::path(
+    tag = "certificates",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Certificate id")),
+    responses(
+        (status = 200, description = "The PDF", content_type = "application/pdf",
+            headers(("Content-Disposition" = String, description = "attachment; filename={number}.pdf"))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certificate of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/certificates/{id}/pdf")]
+async fn get_certificate_pdf(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let (number, pdf) = certificates::pdf(&st, &auth.principal, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((header::CONTENT_DISPOSITION, content_disposition(&format!("{number}.pdf"))))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(pdf))
 }
 
 /// Revoke a valid certificate, with a reason (public verification then says `revoked`).

@@ -4,6 +4,7 @@
 
 pub mod absences;
 pub mod affairs;
+pub mod archives;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
@@ -20,6 +21,7 @@ pub mod me;
 pub mod middleware;
 pub mod notifications;
 pub mod ops;
+pub mod pages;
 pub mod positions;
 pub mod problem;
 pub mod processes;
@@ -59,6 +61,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(catalogue::configure)
             .configure(guides::configure)
             .configure(certificates::configure)
+            .configure(archives::configure)
             .configure(consult::configure)
             .configure(search::configure)
             .configure(audit::configure),
@@ -104,6 +107,7 @@ impl Modify for SecurityAddon {
         (name = "guides", description = "Service guides (办事指南): public reading, versions, sample files"),
         (name = "consultation", description = "Online consultation (在线咨询) on guides and their FAQ"),
         (name = "certificates", description = "Electronic certificates (电子证照): types, issuance, revocation, re-issue, wallet, public verification"),
+        (name = "archives", description = "Archive packages of finished affairs (办件归档) and bulk exports"),
         (name = "search", description = "Search over guides (Chinese words and pinyin) and your own affairs"),
         (name = "audit", description = "Audit trail"),
         (name = "ops", description = "Health, readiness and metrics"),

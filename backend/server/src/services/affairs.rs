@@ -243,6 +243,13 @@ async fn enqueue<C: ConnectionTrait>(db: &C, affair_id: Uuid, events: &[Event]) 
             .insert(db)
             .await?;
         }
+        // A finished affair is archived (第十二条) by a job; trial runs are not.
+        if let Event::Finished { .. } = e {
+            let is_test = affair::Entity::find_by_id(affair_id).one(db).await?.is_some_and(|a| a.is_test);
+            if !is_test {
+                crate::services::archives::enqueue(db, affair_id).await?;
+            }
+        }
     }
     Ok(())
 }
@@ -978,6 +985,36 @@ async fn view_of<C: ConnectionTrait>(
         timeline: timeline_view(def, i, &names),
         rating: rating.map(|r| RatingView { score: r.score, comment: r.comment, created_at: r.created_at }),
     })
+}
+
+/// What an archive package holds of an affair: the affair page as its applicant sees it (the
+/// whole form), the form's definition for labels, and the department that handles the process.
+pub(crate) struct ArchiveSource {
+    pub affair: affair::Model,
+    pub view: AffairView,
+    pub form: FormDefinition,
+    pub department_id: Option<Uuid>,
+    pub finished: bool,
+}
+
+pub(crate) async fn archive_source<C: ConnectionTrait>(
+    db: &C,
+    signing: &crate::signing::KeyRing,
+    id: Uuid,
+) -> AppResult<ArchiveSource> {
+    let l = load(db, id).await?;
+    let applicant = Principal {
+        user_id: l.affair.applicant_id,
+        username: String::new(),
+        display_name: String::new(),
+        department_id: None,
+        grants: Vec::new(),
+    };
+    let view =
+        view_of(db, signing, &applicant, &l.affair, &l.process, &l.version, &l.instance, &l.def, &l.form).await?;
+    let finished =
+        matches!(l.instance.status, InstanceStatus::Completed | InstanceStatus::Rejected | InstanceStatus::Withdrawn);
+    Ok(ArchiveSource { department_id: l.process.department_id, affair: l.affair, view, form: l.form, finished })
 }
 
 /// One affair, as the caller may see it. Reads by anyone but the applicant are audited.

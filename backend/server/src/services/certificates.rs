@@ -606,6 +606,83 @@ pub async fn document(st: &AppState, p: &Principal, id: Uuid) -> AppResult<(Stri
     Ok((c.number, c.document))
 }
 
+/// The school: the root of the organisation tree, for the heading of documents.
+pub(crate) async fn school<C: ConnectionTrait>(db: &C) -> AppResult<(String, Option<String>)> {
+    let root = department::Entity::find()
+        .filter(department::Column::ParentId.is_null())
+        .order_by_asc(department::Column::SortOrder)
+        .order_by_asc(department::Column::CreatedAt)
+        .one(db)
+        .await?;
+    Ok(root.map(|d| (d.name, d.name_en)).unwrap_or_default())
+}
+
+/// A seal image named by a type's `layout.seal`, from the seals directory; none when the name
+/// is not a plain file name or no such image exists.
+async fn seal_image(st: &AppState, layout: &Value) -> Option<Vec<u8>> {
+    let name = layout.get("seal")?.as_str()?;
+    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return None;
+    }
+    tokio::fs::read(st.settings.seals_dir().join(format!("{name}.png"))).await.ok()
+}
+
+fn china_date(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    (t + TimeDelta::hours(8)).date_naive()
+}
+
+/// The certificate as an A4 PDF for its holder or an issuer in scope: drawn as of now (a revoked,
+/// superseded or expired certificate says so across the page), with a QR code to the public
+/// verification page and the signed certificate attached.
+pub async fn pdf(st: &AppState, p: &Principal, id: Uuid) -> AppResult<(String, Vec<u8>)> {
+    use crate::pdf::certificate::{CertificatePage, Mark, render};
+    let db = st.db.conn();
+    let c = load_readable(db, p, id).await?;
+    let ty = certificate_type::Entity::find_by_id(c.type_id).one(db).await?.ok_or_else(AppError::not_found)?;
+    let issuer = department::Entity::find_by_id(c.department_id).one(db).await?.map(|d| d.name).unwrap_or_default();
+    let (school, school_en) = school(db).await?;
+    let seal = seal_image(st, &ty.layout).await;
+    let mark = match CertificateStatus::parse(&c.status) {
+        Some(CertificateStatus::Revoked) => Mark::Revoked,
+        Some(CertificateStatus::Superseded) => Mark::Superseded,
+        _ if c.valid_until.is_some_and(|u| u < now()) => Mark::Expired,
+        _ => Mark::None,
+    };
+    let document = serde_json::to_vec(&c.document).map_err(|e| AppError::Internal(e.into()))?;
+    let url = verify_url(st, &c.verify_code);
+    let fonts = st.fonts.clone();
+    let started = std::time::Instant::now();
+    let bytes = tokio::task::spawn_blocking(move || {
+        render(
+            &fonts,
+            &CertificatePage {
+                school: &school,
+                school_en: school_en.as_deref(),
+                title: &c.title,
+                title_en: ty.name_en.as_deref(),
+                number: &c.number,
+                body: &c.body,
+                issuer: &issuer,
+                issued_on: china_date(c.issued_at),
+                valid_until: c.valid_until.map(china_date),
+                verify_url: &url,
+                verify_code: &c.verify_code,
+                kid: &c.kid,
+                seal: seal.as_deref(),
+                mark,
+                issued_at: c.issued_at,
+                document: &document,
+            },
+        )
+        .map(|b| (c.number.clone(), b))
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
+    .map_err(AppError::Internal)?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "certificate PDF drawn");
+    Ok(bytes)
+}
+
 fn not_valid() -> AppError {
     AppError::detail(
         ErrorCode::RuleViolation,

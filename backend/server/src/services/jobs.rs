@@ -123,6 +123,15 @@ pub async fn run_once(st: &AppState, worker: &str) -> AppResult<bool> {
                 let (ok, detail) = perform(st, affair_id, &call).await?;
                 affairs::report_service_result(st, affair_id, call_id, ok, detail).await
             }
+            "archive" => {
+                let affair_id = j.affair_id.ok_or_else(|| AppError::Internal(anyhow::anyhow!("job without affair")))?;
+                crate::services::archives::build(st, affair_id).await.map(|_| ())
+            }
+            "archive_export" => {
+                let id: Uuid = serde_json::from_value(j.payload["export_id"].clone())
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!("job payload: {e}")))?;
+                crate::services::archives::run_export(st, id).await
+            }
             other => Err(AppError::Internal(anyhow::anyhow!("unknown job kind {other}"))),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod absences;
 pub mod affairs;
+pub mod archives;
 pub mod attachments;
 pub mod audit_logs;
 pub mod calendar;

@@ -259,6 +259,39 @@ impl Storage {
         r.bytes().await.map_err(|e| AppError::Internal(anyhow::anyhow!("object store read {key}: {e}")))
     }
 
+    /// Store bytes the server made itself (archives) under a key of its choosing.
+    pub async fn put_object(&self, key: &str, data: Bytes) -> AppResult<()> {
+        self.store
+            .put(&ObjectPath::from(key), PutPayload::from(data))
+            .await
+            .map(|_| ())
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("object store put {key}: {e}")))
+    }
+
+    /// Store a local file the server made (a bulk export), streamed in parts: it may be large.
+    pub async fn put_path(&self, key: &str, path: &std::path::Path) -> AppResult<()> {
+        use tokio::io::AsyncWriteExt;
+        let internal = |e: std::io::Error| AppError::Internal(anyhow::anyhow!("object store upload {key}: {e}"));
+        let mut file = tokio::fs::File::open(path).await.map_err(internal)?;
+        let mut w = object_store::buffered::BufWriter::new(self.store.clone(), ObjectPath::from(key));
+        tokio::io::copy(&mut file, &mut w).await.map_err(internal)?;
+        w.shutdown().await.map_err(internal)
+    }
+
+    /// A stored object as a stream of chunks, with its size: for large downloads.
+    pub async fn get_stream(
+        &self,
+        key: &str,
+    ) -> AppResult<(u64, futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>>)> {
+        use futures_util::StreamExt;
+        let r = self.store.get(&ObjectPath::from(key)).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => AppError::not_found(),
+            e => AppError::Internal(anyhow::anyhow!("object store get {key}: {e}")),
+        })?;
+        let size = r.meta.size;
+        Ok((size, r.into_stream().map(|c| c.map_err(std::io::Error::other)).boxed()))
+    }
+
     /// Remove a stored object; a missing one is not an error.
     pub async fn delete(&self, key: &str) -> AppResult<()> {
         match self.store.delete(&ObjectPath::from(key)).await {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::helpers::{TestApp, Tokens};
+use crate::helpers::{TestApp, Tokens, pdf_qr_codes, pdf_text, squeeze};
 
 /// Each type its own number prefix: `XJ` for `status`, the code in capitals for others.
 fn prefix_of(code: &str) -> String {
@@ -430,3 +430,93 @@ async fn certificates_as_materials_are_checked_and_shown_verified(app: &TestApp)
     assert_eq!(r.body["errors"][0]["code"], "certificate_not_valid");
 }
 db_test!(certificates_as_materials, certificates_as_materials_are_checked_and_shown_verified);
+
+/// The PDF: Chinese body and number as text, a QR code to the verification page, the signed JSON
+/// inside (checked by `tongban verify` offline), drawn as of now; the public page agrees.
+async fn pdf_qr_and_the_verification_page(app: &TestApp) {
+    let it = app.login("it_admin").await;
+    let xgc = app.login("xgc_admin").await;
+    let student = app.login("student1").await;
+    let other = app.login("student2").await;
+    let holder = app.user_id(&it, "student1").await;
+    let ty = xgc_type(app, &xgc, "status").await;
+    let c = issue(app, &xgc, &ty["id"], &holder, "用于办理签证").await;
+    let (cid, code, number) = (s(&c["id"]).to_owned(), s(&c["verify_code"]).to_owned(), s(&c["number"]).to_owned());
+
+    let url = format!("/api/v1/certificates/{cid}/pdf");
+    let (status, headers, pdf) = app.get_bytes(&url, Some(&student.access)).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers.get("content-type").and_then(|h| h.to_str().ok()), Some("application/pdf"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert_eq!(app.get_bytes(&url, Some(&other.access)).await.0, 404, "not another student's");
+    assert_eq!(app.get_bytes(&url, Some(&xgc.access)).await.0, 200, "the issuing department's");
+    assert_eq!(app.get_bytes(&url, None).await.0, 401);
+
+    let dir = app.state.settings.data_dir.join("pdf-test");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join(format!("{number}.pdf"));
+    std::fs::write(&file, &pdf).expect("write");
+    let text = squeeze(&pdf_text(&file));
+    assert!(text.contains("兹证明林同学（学号2024010101）系我校学生，用于办理签证。"), "{text}");
+    assert!(text.contains(&number), "{text}");
+    assert!(text.contains("学籍证明") && text.contains("学生工作处"), "{text}");
+    assert!(!text.contains("已撤销"), "a valid certificate carries no mark");
+    assert_eq!(pdf_qr_codes(&file), vec![s(&c["verify_url"]).to_owned()]);
+
+    // Offline: the PDF verifies with the published keys; a PDF whose attachment was altered does not.
+    let keys = app.get("/.well-known/tongban-keys.json", None).await.expect(200).body;
+    let jwks = dir.join("keys.json");
+    std::fs::write(&jwks, serde_json::to_vec(&keys).expect("json")).expect("write");
+    let verify = |f: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+            .args(["verify", f.to_str().expect("path"), "--keys", jwks.to_str().expect("path")])
+            .output()
+            .expect("run tongban")
+    };
+    let out = verify(&file);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&number));
+    let json = tongban_server::pdf::read::certificate(&pdf).expect("attached");
+    let mut doc: Value = serde_json::from_slice(&json).expect("json");
+    assert_eq!(doc["certificate"]["number"], number.as_str());
+    doc["certificate"]["body"] = json!("兹证明林同学系我校毕业生。");
+    let forged = dir.join("forged.json");
+    std::fs::write(&forged, serde_json::to_vec(&doc).expect("json")).expect("write");
+    assert_eq!(verify(&forged).status.code(), Some(1));
+    let not_ours = dir.join("plain.pdf");
+    std::fs::write(&not_ours, b"%PDF-1.7\n%%EOF\n").expect("write");
+    let out = verify(&not_ours);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("INVALID"));
+
+    // The page the QR code opens: status, number, the name masked, nothing more.
+    let (status, headers, page) = app.get_bytes(&format!("/verify/{code}"), None).await;
+    assert_eq!(status, 200);
+    assert!(headers.get("content-type").and_then(|h| h.to_str().ok()).is_some_and(|t| t.starts_with("text/html")));
+    let page = String::from_utf8(page).expect("utf-8");
+    assert!(page.contains("data-status=\"valid\"") && page.contains(&number) && page.contains("林**"), "{page}");
+    assert!(!page.contains("林同学") && !page.contains("2024010101") && !page.contains("签证"), "{page}");
+    let (status, _, page) = app.get_bytes("/verify/no-such-code-000000", None).await;
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&page).contains("data-status=\"missing\""));
+    let plain = awc::Client::builder().disable_redirects().finish();
+    let res = plain.get(app.url("/verify?code=abc%2F1")).send().await.expect("send");
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers().get("location").and_then(|h| h.to_str().ok()), Some("/verify/abc%2F1"));
+
+    // Revoked: the page and a fresh PDF say so.
+    app.post(
+        &format!("/api/v1/certificates/{cid}/revoke"),
+        Some(&xgc.access),
+        &json!({ "reason": "信息有误", "version": 1 }),
+    )
+    .await
+    .expect(200);
+    let page = String::from_utf8(app.get_bytes(&format!("/verify/{code}"), None).await.2).expect("utf-8");
+    assert!(page.contains("data-status=\"revoked\"") && page.contains("信息有误"), "{page}");
+    let (_, _, pdf) = app.get_bytes(&url, Some(&student.access)).await;
+    let file = dir.join("revoked.pdf");
+    std::fs::write(&file, &pdf).expect("write");
+    assert!(squeeze(&pdf_text(&file)).contains("已撤销"));
+}
+db_test!(certificate_pdf, pdf_qr_and_the_verification_page);

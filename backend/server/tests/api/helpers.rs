@@ -88,6 +88,13 @@ impl TestApp {
         r
     }
 
+    /// GET a binary body (a PDF, a ZIP): status, headers and the bytes.
+    pub async fn get_bytes(&self, path: &str, token: Option<&str>) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
+        let mut res = self.req(awc::http::Method::GET, path, token).send().await.expect("send");
+        let bytes = res.body().limit(256 * 1024 * 1024).await.expect("read body");
+        (res.status().as_u16(), res.headers().clone(), bytes.to_vec())
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
         Self::read(self.req(awc::http::Method::GET, path, token).send().await.expect("send")).await
     }
@@ -278,4 +285,41 @@ fn database_urls_are_derived_from_the_admin_url() {
     );
     assert_eq!(database_url_for("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
     assert_eq!(database_url_for("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
+}
+
+/// The text of a PDF, by poppler's `pdftotext` (installed by `.ci/run`).
+pub fn pdf_text(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed");
+    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 text")
+}
+
+/// What the QR codes on the first page of a PDF say: the page rendered by `pdftoppm`, decoded by
+/// `zbarimg` (zbar-tools).
+pub fn pdf_qr_codes(path: &std::path::Path) -> Vec<String> {
+    let prefix = path.with_extension("page");
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "150", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(path)
+        .arg(&prefix)
+        .output()
+        .expect("pdftoppm (poppler-utils) must be installed");
+    assert!(out.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&out.stderr));
+    let png = prefix.with_extension("page.png");
+    let out = std::process::Command::new("zbarimg")
+        .args(["-q", "--raw", "-Sdisable", "-Sqrcode.enable"])
+        .arg(&png)
+        .output()
+        .expect("zbarimg (zbar-tools) must be installed");
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).filter(|l| !l.is_empty()).collect()
+}
+
+/// Text with all white space removed, for matching across PDF line breaks.
+pub fn squeeze(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
 }

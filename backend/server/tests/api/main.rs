@@ -6,6 +6,7 @@ mod absences;
 mod access;
 mod affairs;
 mod applying;
+mod archives;
 mod auth;
 mod certificates;
 mod consult;
