@@ -42,8 +42,9 @@ RUN --mount=type=cache,target=/root/.npm \
 # ---- Runtime ----
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008
+# fonts-noto-cjk: the fallback for characters outside the shipped GB 2312 font (生僻字 in names).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tongban \
     && useradd --system --uid 10001 --gid tongban --home-dir /var/lib/tongban \
@@ -55,7 +56,9 @@ COPY --from=server-build /out/tongban /usr/local/bin/tongban
 # Copies /app/frontend/dist if the frontend was built; otherwise copies nothing.
 COPY --from=frontend-build /out/ /app/
 ENV TONGBAN_LISTEN=0.0.0.0:8080 \
-    TONGBAN_DATA_DIR=/var/lib/tongban
+    TONGBAN_DATA_DIR=/var/lib/tongban \
+    TONGBAN_PDF__FALLBACK_FONT=/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc \
+    TONGBAN_PDF__FALLBACK_FONT_INDEX=2
 VOLUME /var/lib/tongban
 EXPOSE 8080
 # Numeric, so runtimes that enforce non-root (runAsNonRoot) can verify it.

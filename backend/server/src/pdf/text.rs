@@ -223,6 +223,19 @@ mod tests {
         assert!(fonts.width("il", 10.0) < 10.0);
     }
 
+    /// Debian's fonts-noto-cjk, as `.ci/run` and the Docker image install it.
+    const SYSTEM_CJK: &str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc";
+
+    #[test]
+    fn rare_characters_come_from_the_fallback_font() {
+        let fonts = Fonts::load(Some((Path::new(SYSTEM_CJK), 2))).expect("fonts-noto-cjk is installed");
+        assert!(fonts.covers("王堃 喆 珺 彧 昇"));
+        let p = fonts.place("王堃");
+        assert_eq!((p[0].face, p[1].face), (0, 1), "the shipped font first, the fallback for 堃");
+        assert!(Fonts::load(Some((Path::new("/no/such/font.ttf"), 0))).is_err());
+        assert!(Fonts::load(Some((Path::new("/etc/hostname"), 0))).is_err(), "not a font");
+    }
+
     #[test]
     fn lines_break_between_hanzi_but_not_before_closing_punctuation() {
         let fonts = Fonts::shipped();

@@ -1010,8 +1010,10 @@ pub(crate) async fn archive_source<C: ConnectionTrait>(
         department_id: None,
         grants: Vec::new(),
     };
-    let view =
+    let mut view =
         view_of(db, signing, &applicant, &l.affair, &l.process, &l.version, &l.instance, &l.def, &l.form).await?;
+    // A record, not a page anyone acts on.
+    view.allowed_actions.clear();
     let finished =
         matches!(l.instance.status, InstanceStatus::Completed | InstanceStatus::Rejected | InstanceStatus::Withdrawn);
     Ok(ArchiveSource { department_id: l.process.department_id, affair: l.affair, view, form: l.form, finished })

@@ -69,7 +69,8 @@ async fn two_instances_run_each_service_call_once(app: &TestApp) {
     use sea_orm::EntityTrait;
     let all_done = || async {
         let jobs = tongban_server::entity::job::Entity::find().all(app.state.db.conn()).await.expect("jobs");
-        jobs.len() == 20 && jobs.iter().all(|j| j.done_at.is_some())
+        // A service call and then an archive package per affair.
+        jobs.len() == 40 && jobs.iter().all(|j| j.done_at.is_some())
     };
     let mut completed = 0;
     for _ in 0..100 {
@@ -89,7 +90,13 @@ async fn two_instances_run_each_service_call_once(app: &TestApp) {
     assert_eq!(completed, ids.len(), "every service call was performed");
 
     let jobs = tongban_server::entity::job::Entity::find().all(app.state.db.conn()).await.expect("jobs");
-    assert_eq!(jobs.len(), 20);
+    assert_eq!(jobs.iter().filter(|j| j.kind == "service_call").count(), 20);
+    assert_eq!(jobs.iter().filter(|j| j.kind == "archive").count(), 20);
+    // One package per affair, whichever instance made it.
+    let archives = tongban_server::entity::archive::Entity::find().all(app.state.db.conn()).await.expect("archives");
+    let packed: std::collections::HashSet<String> = archives.iter().map(|a| a.affair_id.to_string()).collect();
+    assert_eq!(archives.len(), 20);
+    assert_eq!(packed, ids.iter().cloned().collect());
     assert!(
         jobs.iter().all(|j| j.done_at.is_some() && j.attempts == 1),
         "each job ran exactly once: {:?}",
