@@ -2,7 +2,7 @@
 //! electronic certificates (电子证照).
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
@@ -22,6 +22,8 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_certificate_types)
         .service(create_certificate_type)
         .service(update_certificate_type)
+        .service(put_certificate_type_seal)
+        .service(delete_certificate_type_seal)
         .service(issue_certificate)
         .service(list_certificates)
         .service(get_certificate)
@@ -96,6 +98,55 @@ async fn update_certificate_type(
     body: ValidJson<UpdateCertificateType>,
 ) -> Result<web::Json<CertificateTypeView>, AppError> {
     Ok(web::Json(certificates::update_type(&st, &auth.principal, &auth.ctx, id.into_inner(), body.0).await?))
+}
+
+/// Upload the seal image printed on this type's certificates (multipart `file`: a PNG of at most
+/// 1 MiB, transparent background best); it replaces the drawn seal.
+#[utoipa::path(
+    tag = "certificates",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Certificate type id")),
+    request_body(content = crate::http::upload::UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The type, its layout naming the seal", body = CertificateTypeView),
+        (status = 400, description = "Unsafe file name, empty file or bad form", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such type among yours", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a PNG", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/certificate-types/{id}/seal")]
+async fn put_certificate_type_seal(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    mp: actix_multipart::Multipart,
+) -> Result<web::Json<CertificateTypeView>, AppError> {
+    let up = crate::http::upload::read_upload(mp, 1024 * 1024).await?;
+    let v =
+        certificates::set_seal(&st, &auth.principal, &auth.ctx, id.into_inner(), Some((up.filename, up.data))).await?;
+    Ok(web::Json(v))
+}
+
+/// Remove the uploaded seal image: certificates show the drawn seal again.
+#[utoipa::path(
+    tag = "certificates",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Certificate type id")),
+    responses(
+        (status = 200, description = "The type", body = CertificateTypeView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such type among yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/certificate-types/{id}/seal")]
+async fn delete_certificate_type_seal(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<CertificateTypeView>, AppError> {
+    Ok(web::Json(certificates::set_seal(&st, &auth.principal, &auth.ctx, id.into_inner(), None).await?))
 }
 
 /// Issue a certificate by hand: the type's template rendered over the holder and `data`, numbered

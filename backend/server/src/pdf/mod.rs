@@ -25,6 +25,12 @@ use text::Placed;
 /// A4 portrait, in points.
 pub const A4: (f32, f32) = (595.28, 841.89);
 
+/// Whether `data` is a PNG or JPEG image krilla can place.
+pub fn is_image(data: &[u8]) -> bool {
+    let bytes: krilla::Data = data.to_vec().into();
+    Image::from_png(bytes.clone(), true).is_ok() || Image::from_jpeg(bytes, true).is_ok()
+}
+
 /// An sRGB colour.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rgb(pub u8, pub u8, pub u8);

@@ -198,8 +198,23 @@ async fn load_managed<C: ConnectionTrait>(db: &C, p: &Principal, id: Uuid) -> Ap
     if p.can_on(Permission::CertificateIssue, cert_target(&c)) { Ok(c) } else { Err(AppError::forbidden()) }
 }
 
+/// The layout key naming an uploaded seal image in the object store; set only by
+/// [`set_seal`], never by a client (it could name someone else's upload).
+const SEAL_KEY: &str = "seal_key";
+
+/// A client's layout with the server-managed seal key of `current` kept.
 fn layout_of(l: Option<Map<String, Value>>) -> Value {
-    Value::Object(l.unwrap_or_default())
+    let mut m = l.unwrap_or_default();
+    m.remove(SEAL_KEY);
+    Value::Object(m)
+}
+
+fn layout_keeping_seal(l: Option<Map<String, Value>>, current: &Value) -> Value {
+    let mut v = layout_of(l);
+    if let (Value::Object(m), Some(k)) = (&mut v, current.get(SEAL_KEY)) {
+        m.insert(SEAL_KEY.into(), k.clone());
+    }
+    v
 }
 
 /// Certificate types the caller issues (`certificate.issue`, scoped to its departments).
@@ -294,7 +309,7 @@ pub async fn update_type(
         .col_expr(certificate_type::Column::Template, Expr::value(f.template))
         .col_expr(certificate_type::Column::ValidityDays, Expr::value(f.validity_days))
         .col_expr(certificate_type::Column::NumberPrefix, Expr::value(f.number_prefix))
-        .col_expr(certificate_type::Column::Layout, Expr::value(layout_of(f.layout)))
+        .col_expr(certificate_type::Column::Layout, Expr::value(layout_keeping_seal(f.layout, &before.layout)))
         .col_expr(certificate_type::Column::Version, Expr::col(certificate_type::Column::Version).add(1))
         .col_expr(certificate_type::Column::UpdatedAt, Expr::value(now()))
         .filter(certificate_type::Column::Id.eq(id))
@@ -314,6 +329,66 @@ pub async fn update_type(
     .await?;
     txn.commit().await?;
     Ok(v)
+}
+
+/// Set (or with `None` remove) the seal image printed on a type's certificates: a PNG of at most
+/// 1 MiB, kept in the object store. Certificates already issued show the seal in force when drawn.
+pub async fn set_seal(
+    st: &AppState,
+    p: &Principal,
+    ctx: &AuditCtx,
+    id: Uuid,
+    upload: Option<(String, bytes::Bytes)>,
+) -> AppResult<CertificateTypeView> {
+    const MAX: usize = 1024 * 1024;
+    let before = load_type(st.db.conn(), p, id).await?;
+    let key = match upload {
+        Some((filename, data)) => {
+            if data.len() > MAX {
+                return Err(crate::services::storage::too_large(MAX));
+            }
+            let png = crate::services::storage::sniff(&filename, &data)? == "image/png";
+            if !png || !crate::pdf::is_image(&data) {
+                return Err(AppError::detail(
+                    ErrorCode::UnsupportedMediaType,
+                    "印章图片须为 PNG 格式（建议透明背景）",
+                    "The seal must be a PNG image (a transparent background is best)",
+                ));
+            }
+            Some(st.storage.put("seals", &filename, data).await?.key)
+        }
+        None => None,
+    };
+    let mut layout = before.layout.clone();
+    if let Value::Object(m) = &mut layout {
+        match &key {
+            Some(k) => m.insert(SEAL_KEY.into(), Value::String(k.clone())),
+            None => m.remove(SEAL_KEY),
+        };
+    }
+    let txn = st.db.write().await?;
+    certificate_type::Entity::update_many()
+        .col_expr(certificate_type::Column::Layout, Expr::value(layout))
+        .col_expr(certificate_type::Column::Version, Expr::col(certificate_type::Column::Version).add(1))
+        .col_expr(certificate_type::Column::UpdatedAt, Expr::value(now()))
+        .filter(certificate_type::Column::Id.eq(id))
+        .exec(&*txn)
+        .await?;
+    let after = certificate_type::Entity::find_by_id(id).one(&*txn).await?.ok_or_else(AppError::not_found)?;
+    audit::record(
+        &*txn,
+        ctx,
+        Entry::new("certificate_type.seal", "certificate_type", id)
+            .before(&json!({ "seal": before.layout.get(SEAL_KEY) }))
+            .after(&json!({ "seal": key })),
+    )
+    .await?;
+    txn.commit().await?;
+    // The replaced image goes once the change holds.
+    if let Some(old) = before.layout.get(SEAL_KEY).and_then(Value::as_str) {
+        st.storage.delete(old).await?;
+    }
+    Ok(type_view(after))
 }
 
 /// The next number of a type in `year`, taken atomically inside the caller's transaction.
@@ -617,9 +692,12 @@ pub(crate) async fn school<C: ConnectionTrait>(db: &C) -> AppResult<(String, Opt
     Ok(root.map(|d| (d.name, d.name_en)).unwrap_or_default())
 }
 
-/// A seal image named by a type's `layout.seal`, from the seals directory; none when the name
-/// is not a plain file name or no such image exists.
+/// The seal image of a type: the uploaded one (`layout.seal_key`), or one named by `layout.seal`
+/// in the seals directory; none when the name is not a plain file name or no such image exists.
 async fn seal_image(st: &AppState, layout: &Value) -> Option<Vec<u8>> {
+    if let Some(key) = layout.get(SEAL_KEY).and_then(Value::as_str) {
+        return st.storage.get(key).await.ok().map(|b| b.to_vec());
+    }
     let name = layout.get("seal")?.as_str()?;
     if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return None;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::db_test;
-use crate::helpers::{TestApp, Tokens, pdf_text, squeeze};
+use crate::helpers::{TestApp, Tokens, complete_enrolment, pdf_text, squeeze};
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
@@ -21,36 +21,7 @@ async fn completed_enrolment(app: &TestApp, student: &Tokens) -> Value {
     let letter = b"%PDF-1.4\n% invitation letter\n1 0 obj << >> endobj\n%%EOF\n".to_vec();
     let file = crate::applying::upload(app, student, "invitation.pdf", &letter).await;
     let form = json!({ "purpose": "visa", "copies": 1, "language": "zh", "supporting_documents": [file] });
-    let a = app
-        .post(
-            "/api/v1/affairs",
-            Some(&student.access),
-            &json!({ "process_key": "enrolment_certificate", "form": form }),
-        )
-        .await
-        .expect(201)
-        .body;
-    let id = s(&a["id"]).to_owned();
-    for who in ["counsellor1", "xgc_admin"] {
-        let t = app.login(who).await;
-        let a = app.get(&format!("/api/v1/affairs/{id}"), Some(&t.access)).await.expect(200).body;
-        let task = a["tasks"].as_array().expect("tasks").iter().find(|t| t["status"] == "pending").expect("pending");
-        app.post(
-            &format!("/api/v1/tasks/{}/actions", s(&task["id"])),
-            Some(&t.access),
-            &json!({ "action": "approve", "comment": format!("{who} 同意") }),
-        )
-        .await
-        .expect(200);
-    }
-    for _ in 0..150 {
-        let a = app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body;
-        if a["status"] == "completed" {
-            return a;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the affair did not complete");
+    complete_enrolment(app, student, form).await
 }
 
 fn entries(zip_bytes: &[u8]) -> Vec<(String, Vec<u8>)> {

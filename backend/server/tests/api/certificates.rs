@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::helpers::{TestApp, Tokens, pdf_qr_codes, pdf_text, squeeze};
+use crate::helpers::{TestApp, Tokens, complete_enrolment, pdf_qr_codes, pdf_text, squeeze};
 
 /// Each type its own number prefix: `XJ` for `status`, the code in capitals for others.
 fn prefix_of(code: &str) -> String {
@@ -276,38 +276,8 @@ db_test!(concurrent_numbering, concurrent_issuance_gives_distinct_consecutive_nu
 async fn completing_enrolment_issues_once(app: &TestApp) {
     let student = app.login("student1").await;
     let form = json!({ "purpose": "other", "purpose_detail": "办理银行开户", "copies": 1, "language": "zh" });
-    let a = app
-        .post(
-            "/api/v1/affairs",
-            Some(&student.access),
-            &json!({ "process_key": "enrolment_certificate", "form": form }),
-        )
-        .await
-        .expect(201)
-        .body;
+    let a = complete_enrolment(app, &student, form).await;
     let id = s(&a["id"]).to_owned();
-    for who in ["counsellor1", "xgc_admin"] {
-        let t = app.login(who).await;
-        let a = app.get(&format!("/api/v1/affairs/{id}"), Some(&t.access)).await.expect(200).body;
-        let task = a["tasks"].as_array().expect("tasks").iter().find(|t| t["status"] == "pending").expect("pending");
-        app.post(
-            &format!("/api/v1/tasks/{}/actions", s(&task["id"])),
-            Some(&t.access),
-            &json!({ "action": "approve" }),
-        )
-        .await
-        .expect(200);
-    }
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        status =
-            app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body["status"].clone();
-        if status == "completed" {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, "completed");
     let wallet = app.get("/api/v1/me/certificates", Some(&student.access)).await.expect(200).body;
     assert_eq!(wallet["total"], 1);
     let c = &wallet["items"][0];
@@ -520,3 +490,77 @@ async fn pdf_qr_and_the_verification_page(app: &TestApp) {
     assert!(squeeze(&pdf_text(&file)).contains("已撤销"));
 }
 db_test!(certificate_pdf, pdf_qr_and_the_verification_page);
+
+/// An 8×8 red PNG.
+const SEAL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x08, 0x00, 0x00, 0x00, 0x08, 0x08, 0x06, 0x00, 0x00, 0x00, 0xc4, 0x0f, 0xbe, 0x8b, 0x00, 0x00, 0x00, 0x12, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x38, 0x21, 0xa0, 0xf7, 0x1f, 0x1f, 0x66, 0x18, 0x19, 0x0a, 0x00, 0x91, 0x86,
+    0x81, 0x41, 0xb0, 0xce, 0x87, 0x15, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// How many images a PDF places, by poppler's `pdfimages -list`.
+fn images_in(path: &std::path::Path) -> usize {
+    let out =
+        std::process::Command::new("pdfimages").arg("-list").arg(path).output().expect("pdfimages (poppler-utils)");
+    assert!(out.status.success());
+    // Two header lines, then one line per image.
+    String::from_utf8_lossy(&out.stdout).lines().count().saturating_sub(2)
+}
+
+fn seal_upload(filename: &str, data: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "tongbanSealBoundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A department's seal image replaces the drawn seal; only its issuers set it, only PNGs, and a
+/// client cannot point the layout at another object.
+async fn seal_images_are_uploaded_by_the_department(app: &TestApp) {
+    let it = app.login("it_admin").await;
+    let xgc = app.login("xgc_admin").await;
+    let jwc = app.login("jwc_admin").await;
+    let student = app.login("student1").await;
+    let holder = app.user_id(&it, "student1").await;
+    let ty = xgc_type(app, &xgc, "status").await;
+    let tid = s(&ty["id"]).to_owned();
+    let url = format!("/api/v1/certificate-types/{tid}/seal");
+
+    let (ct, body) = seal_upload("seal.png", SEAL_PNG);
+    app.post_raw_method(awc::http::Method::PUT, &url, Some(&jwc.access), &ct, body.clone()).await.expect(404);
+    app.post_raw_method(awc::http::Method::PUT, &url, Some(&student.access), &ct, body.clone()).await.expect(404);
+    let (ct2, text) = seal_upload("seal.png", b"not an image at all");
+    let r = app.post_raw_method(awc::http::Method::PUT, &url, Some(&xgc.access), &ct2, text).await;
+    assert_eq!(r.status.as_u16(), 415, "{}", r.body);
+    let t = app.post_raw_method(awc::http::Method::PUT, &url, Some(&xgc.access), &ct, body).await.expect(200).body;
+    let key = s(&t["layout"]["seal_key"]).to_owned();
+    assert!(key.starts_with("seals/"), "{key}");
+
+    // A type update cannot aim the seal elsewhere; the uploaded one stays.
+    let mut update = type_body("status", &t["department_id"], s(&t["template"]));
+    update["layout"] = json!({ "paper": "A4", "seal_key": "attachments/2026/12/someone-elses" });
+    update["version"] = t["version"].clone();
+    let u = app.put(&format!("/api/v1/certificate-types/{tid}"), Some(&xgc.access), &update).await.expect(200).body;
+    assert_eq!(u["layout"]["seal_key"], key.as_str());
+
+    let c = issue(app, &xgc, &ty["id"], &holder, "用于实习").await;
+    let dir = app.state.settings.data_dir.join("seal-test");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let pdf_url = format!("/api/v1/certificates/{}/pdf", s(&c["id"]));
+    let with_seal = dir.join("with.pdf");
+    std::fs::write(&with_seal, app.get_bytes(&pdf_url, Some(&student.access)).await.2).expect("write");
+    assert_eq!(images_in(&with_seal), 1, "the seal image is placed");
+
+    let t = app.delete(&url, Some(&xgc.access)).await.expect(200).body;
+    assert!(t["layout"].get("seal_key").is_none());
+    let drawn = dir.join("drawn.pdf");
+    std::fs::write(&drawn, app.get_bytes(&pdf_url, Some(&student.access)).await.2).expect("write");
+    assert_eq!(images_in(&drawn), 0, "the drawn seal is vector art");
+    assert!(squeeze(&pdf_text(&drawn)).contains("电子证照专用"));
+}
+db_test!(certificate_seal, seal_images_are_uploaded_by_the_department);

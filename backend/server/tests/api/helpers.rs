@@ -121,9 +121,20 @@ impl TestApp {
     }
 
     /// Send raw bytes with a content type.
+    pub async fn post_raw_method(
+        &self,
+        method: awc::http::Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Resp {
+        let req = self.req(method, path, token).insert_header(("content-type", content_type));
+        Self::read(req.send_body(body).await.expect("send")).await
+    }
+
     pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Resp {
-        let r = self.req(awc::http::Method::POST, path, token).insert_header(("content-type", content_type));
-        Self::read(r.send_body(body).await.expect("send")).await
+        self.post_raw_method(awc::http::Method::POST, path, token, content_type, body).await
     }
 
     pub async fn try_login(&self, username: &str, password: &str) -> Resp {
@@ -322,4 +333,29 @@ pub fn pdf_qr_codes(path: &std::path::Path) -> Vec<String> {
 /// Text with all white space removed, for matching across PDF line breaks.
 pub fn squeeze(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Apply for the demo 在读证明 as `student` with `form`, have the counsellor and 学生工作处 approve
+/// it (opinion "<username> 同意"), and wait (bounded) until it completes: the affair as the student
+/// then sees it.
+pub async fn complete_enrolment(app: &TestApp, student: &Tokens, form: Value) -> Value {
+    let body = serde_json::json!({ "process_key": "enrolment_certificate", "form": form });
+    let a = app.post("/api/v1/affairs", Some(&student.access), &body).await.expect(201).body;
+    let id = a["id"].as_str().expect("id").to_owned();
+    for who in ["counsellor1", "xgc_admin"] {
+        let t = app.login(who).await;
+        let a = app.get(&format!("/api/v1/affairs/{id}"), Some(&t.access)).await.expect(200).body;
+        let task = a["tasks"].as_array().expect("tasks").iter().find(|t| t["status"] == "pending").expect("pending");
+        let action = serde_json::json!({ "action": "approve", "comment": format!("{who} 同意") });
+        let path = format!("/api/v1/tasks/{}/actions", task["id"].as_str().expect("task id"));
+        app.post(&path, Some(&t.access), &action).await.expect(200);
+    }
+    for _ in 0..150 {
+        let a = app.get(&format!("/api/v1/affairs/{id}"), Some(&student.access)).await.expect(200).body;
+        if a["status"] == "completed" {
+            return a;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the affair {id} did not complete");
 }
