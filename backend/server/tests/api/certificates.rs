@@ -3,7 +3,6 @@
 //! issuance when 在读证明 completes.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
