@@ -72,7 +72,7 @@ p.note { color: #666; font-size: .85rem; margin-top: 1rem; }
 "#;
 
 fn day(t: chrono::DateTime<chrono::Utc>) -> String {
-    crate::pdf::certificate::chinese_date((t + chrono::TimeDelta::hours(8)).date_naive())
+    crate::pdf::certificate::chinese_date(crate::time::china_day(t))
 }
 
 fn render(r: Option<&VerifyResult>, code: Option<&str>) -> Result<String, AppError> {

@@ -642,7 +642,7 @@ pub async fn list(st: &AppState, p: &Principal, q: &ArchiveQuery) -> AppResult<P
 // Bulk exports
 
 fn export_view(e: archive_export::Model) -> ExportView {
-    let day = |t: DateTime<Utc>| (t + TimeDelta::hours(8)).date_naive();
+    let day = crate::time::china_day;
     ExportView {
         id: e.id,
         department_id: e.department_id,

@@ -705,10 +705,6 @@ async fn seal_image(st: &AppState, layout: &Value) -> Option<Vec<u8>> {
     tokio::fs::read(st.settings.seals_dir().join(format!("{name}.png"))).await.ok()
 }
 
-fn china_date(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
-    (t + TimeDelta::hours(8)).date_naive()
-}
-
 /// The certificate as an A4 PDF for its holder or an issuer in scope: drawn as of now (a revoked,
 /// superseded or expired certificate says so across the page), with a QR code to the public
 /// verification page and the signed certificate attached.
@@ -741,8 +737,8 @@ pub async fn pdf(st: &AppState, p: &Principal, id: Uuid) -> AppResult<(String, V
                 number: &c.number,
                 body: &c.body,
                 issuer: &issuer,
-                issued_on: china_date(c.issued_at),
-                valid_until: c.valid_until.map(china_date),
+                issued_on: crate::time::china_day(c.issued_at),
+                valid_until: c.valid_until.map(crate::time::china_day),
                 verify_url: &url,
                 verify_code: &c.verify_code,
                 kid: &c.kid,
