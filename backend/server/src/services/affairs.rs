@@ -33,7 +33,7 @@ use crate::dto::attachment::AttachmentView;
 use crate::dto::common::{Page, PageQuery};
 use crate::dto::process::VersionStatus;
 use crate::entity::{
-    affair, affair_draft, affair_rating, department, file, guide, idempotency_key, job, notification, process,
+    affair, affair_draft, affair_rating, department, file, guide, idempotency_key, notification, process,
     process_version, task, task_candidate, user,
 };
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
@@ -227,21 +227,8 @@ async fn task_ids<C: ConnectionTrait>(db: &C, affair_id: Uuid) -> AppResult<Hash
 async fn enqueue<C: ConnectionTrait>(db: &C, affair_id: Uuid, events: &[Event]) -> AppResult<()> {
     for e in events {
         if let Event::ServiceCall { call_id, node, call } = e {
-            job::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                kind: Set("service_call".into()),
-                affair_id: Set(Some(affair_id)),
-                payload: Set(json!({ "call_id": call_id, "node": node, "call": call })),
-                run_at: Set(now()),
-                attempts: Set(0),
-                locked_by: Set(None),
-                locked_until: Set(None),
-                done_at: Set(None),
-                last_error: Set(None),
-                created_at: Set(now()),
-            }
-            .insert(db)
-            .await?;
+            let payload = json!({ "call_id": call_id, "node": node, "call": call });
+            crate::services::jobs::insert(db, "service_call", Some(affair_id), payload).await?;
         }
         // A finished affair is archived (第十二条) by a job; trial runs are not.
         if let Event::Finished { .. } = e {

@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::archive::{ArchiveQuery, ArchiveView, CreateExport, ExportStatus, ExportView};
 use crate::dto::common::Page;
-use crate::entity::{affair, archive, archive_export, audit_log, certificate, job};
+use crate::entity::{affair, archive, archive_export, audit_log, certificate};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::pdf::summary::{Block, Report, render};
 use crate::policy::{DataScope, Permission, Principal, Target};
@@ -46,27 +46,7 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 
 /// Queue the packaging of a finished affair.
 pub(crate) async fn enqueue<C: ConnectionTrait>(db: &C, affair_id: Uuid) -> AppResult<()> {
-    insert_job(db, "archive", Some(affair_id), json!({})).await
-}
-
-async fn insert_job<C: ConnectionTrait>(db: &C, kind: &str, affair_id: Option<Uuid>, payload: Value) -> AppResult<()> {
-    let t = now();
-    job::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(kind.into()),
-        affair_id: Set(affair_id),
-        payload: Set(payload),
-        run_at: Set(t),
-        attempts: Set(0),
-        locked_by: Set(None),
-        locked_until: Set(None),
-        done_at: Set(None),
-        last_error: Set(None),
-        created_at: Set(t),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    crate::services::jobs::insert(db, "archive", Some(affair_id), json!({})).await
 }
 
 fn view(a: archive::Model) -> ArchiveView {
@@ -696,7 +676,7 @@ pub async fn create_export(st: &AppState, p: &Principal, ctx: &AuditCtx, req: Cr
     }
     .insert(&*txn)
     .await?;
-    insert_job(&*txn, "archive_export", None, json!({ "export_id": id })).await?;
+    crate::services::jobs::insert(&*txn, "archive_export", None, json!({ "export_id": id })).await?;
     audit::record(
         &*txn,
         ctx,
@@ -822,11 +802,12 @@ async fn export_into_store(st: &AppState, e: &archive_export::Model) -> AppResul
                            "finished_at": m.finished_at, "path": name, "size": m.size, "sha256": m.sha256 }));
         (p, ()) = step(p, move |p| p.add(&name, &data, false)).await?;
     }
+    let range = export_view(e.clone());
     let head = json!({
         "format": "tongban-archive-export/1",
         "department_id": e.department_id,
-        "from": export_view(e.clone()).from,
-        "to": export_view(e.clone()).to,
+        "from": range.from,
+        "to": range.to,
         "archives": index,
         "generated_at": now(),
     });

@@ -696,7 +696,13 @@ pub(crate) async fn school<C: ConnectionTrait>(db: &C) -> AppResult<(String, Opt
 /// in the seals directory; none when the name is not a plain file name or no such image exists.
 async fn seal_image(st: &AppState, layout: &Value) -> Option<Vec<u8>> {
     if let Some(key) = layout.get(SEAL_KEY).and_then(Value::as_str) {
-        return st.storage.get(key).await.ok().map(|b| b.to_vec());
+        return match st.storage.get(key).await {
+            Ok(b) => Some(b.to_vec()),
+            Err(e) => {
+                tracing::warn!(key, error = ?e, "seal image unavailable; drawing the seal instead");
+                None
+            }
+        };
     }
     let name = layout.get("seal")?.as_str()?;
     if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {

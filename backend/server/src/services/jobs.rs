@@ -23,6 +23,33 @@ const LEASE: TimeDelta = TimeDelta::seconds(60);
 /// Attempts before a job is given up.
 const MAX_ATTEMPTS: i32 = 5;
 
+/// Queue a job of `kind`, due now, inside the caller's transaction.
+pub(crate) async fn insert<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    affair_id: Option<Uuid>,
+    payload: Value,
+) -> AppResult<()> {
+    use sea_orm::{ActiveModelTrait, Set};
+    let t = now();
+    job::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(kind.into()),
+        affair_id: Set(affair_id),
+        payload: Set(payload),
+        run_at: Set(t),
+        attempts: Set(0),
+        locked_by: Set(None),
+        locked_until: Set(None),
+        done_at: Set(None),
+        last_error: Set(None),
+        created_at: Set(t),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
 /// Claim the next due job for `worker`, if any.
 async fn claim(st: &AppState, worker: &str) -> AppResult<Option<job::Model>> {
     let txn = st.db.write().await?;
