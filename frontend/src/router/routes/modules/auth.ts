@@ -1,0 +1,11 @@
+import type { RouteRecordRaw } from 'vue-router'
+
+const routes: RouteRecordRaw[] = [
+  {
+    path: '/login',
+    name: 'login',
+    component: () => import('@/views/auth/LoginPage.vue'),
+    meta: { title: 'auth.login', public: true, layout: 'blank' },
+  },
+]
+export default routes
