@@ -21,7 +21,7 @@ export TONGBAN_TEST_PYTHON
 FRONTEND_DIR := frontend
 OPENAPI_SPEC := openapi/openapi.json
 
-.PHONY: help run frontend-build test test-frontend lint fmt openapi clean-data fuzz
+.PHONY: help run frontend-build test test-frontend e2e lint fmt openapi clean-data fuzz
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,6 +46,7 @@ test: lint ## fmt check, clippy, OpenAPI validation, frontend tests, every Rust 
 	bash tests/fuzz/schemathesis.sh
 	bash scripts/test-peers.sh
 	@$(MAKE) --no-print-directory test-frontend
+	@$(MAKE) --no-print-directory e2e
 	@echo "PostgreSQL tests use TEST_DATABASE_URL=$$TEST_DATABASE_URL"
 	@# Rust tests run last so that their summary closes the output.
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
@@ -61,6 +62,12 @@ test-frontend:
 	else \
 		echo "no $(FRONTEND_DIR)/package.json; skipping frontend tests"; \
 	fi
+
+# End-to-end tests of the web app: builds the SPA and the server binary (CARGO_TARGET_DIR), starts
+# a demo server on a free port with a fresh data dir, drives Debian's headless Chromium through the
+# scenarios in tests/e2e/scenarios, and always stops the server. Screenshots: tests/e2e/screenshots/.
+e2e: frontend-build ## Browser end-to-end scenarios against a demo server (needs /usr/bin/chromium)
+	cd tests/e2e && $(NPM) ci --no-audit --no-fund && node run.mjs
 
 lint: ## rustfmt check and clippy with warnings denied
 	$(CARGO) fmt --all -- --check

@@ -1,4 +1,5 @@
 import { isFormDefinition, type FieldAccess, type FormDefinition } from '@/components/form/types'
+import { useAuthStore } from '@/store/auth'
 
 import { api, call } from './client'
 import { ApiError } from './problem'
@@ -30,6 +31,8 @@ export interface VersionForm {
 const cache = new Map<string, Promise<VersionForm | null>>()
 
 function versionForm(processId: string, number: number): Promise<VersionForm | null> {
+  // Only process and guide managers may read versions: nobody else asks (and gets a 404).
+  if (!useAuthStore().can(['process.manage', 'guide.manage'])) return Promise.resolve(null)
   const key = `${processId}@${number}`
   if (!cache.has(key)) {
     const p = call(api.GET('/api/v1/processes/{id}/versions/{number}', { params: { path: { id: processId, number } } }))

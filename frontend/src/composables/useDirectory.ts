@@ -1,6 +1,7 @@
 import { reactive } from 'vue'
 
 import { api, call, type Schema } from '@/api'
+import { useAuthStore } from '@/store/auth'
 
 export type Department = Schema<'DepartmentView'>
 
@@ -22,6 +23,8 @@ const userNames = reactive(new Map<string, string | null>())
 export function userName(id: string): string | null {
   if (!userNames.has(id)) {
     userNames.set(id, null)
+    // Reading users needs `org.read`; without it the id stands (and no request is refused).
+    if (!useAuthStore().can('org.read')) return null
     call(api.GET('/api/v1/users/{id}', { params: { path: { id } } }))
       .then((u) => userNames.set(id, u.display_name))
       .catch(() => undefined)
