@@ -26,6 +26,8 @@ export interface VersionForm {
   definition: FormDefinition
   /** Field access by node id (the version's `field_access` of each node). */
   nodeAccess: Record<string, Record<string, FieldAccess>>
+  /** The start node's field access: what the applicant fills in. */
+  startAccess: Record<string, FieldAccess>
 }
 
 const cache = new Map<string, Promise<VersionForm | null>>()
@@ -38,10 +40,12 @@ function versionForm(processId: string, number: number): Promise<VersionForm | n
     const p = call(api.GET('/api/v1/processes/{id}/versions/{number}', { params: { path: { id: processId, number } } }))
       .then((v) => {
         if (!isFormDefinition(v.form)) return null
-        const nodes = (v.definition as { nodes?: { id: string; field_access?: Record<string, FieldAccess> }[] }).nodes ?? []
+        type Node = { id: string; kind?: { type?: string }; field_access?: Record<string, FieldAccess> }
+        const nodes = (v.definition as { nodes?: Node[] }).nodes ?? []
         return {
           definition: v.form,
           nodeAccess: Object.fromEntries(nodes.map((n) => [n.id, n.field_access ?? {}])),
+          startAccess: nodes.find((n) => n.kind?.type === 'start')?.field_access ?? {},
         }
       })
       .catch((e: unknown) => {
@@ -55,14 +59,33 @@ function versionForm(processId: string, number: number): Promise<VersionForm | n
   return cache.get(key)!
 }
 
+export interface ApplyForm {
+  definition: FormDefinition
+  /**
+   * What the applicant may fill: when the start node lists its fields, the others (opinions of
+   * later steps) are hidden from the applicant; otherwise every field is editable.
+   */
+  access: Record<string, FieldAccess>
+}
+
+function applicantAccess(definition: FormDefinition, start: Record<string, FieldAccess> | undefined): Record<string, FieldAccess> {
+  const listed = start && Object.keys(start).length > 0
+  return Object.fromEntries(
+    definition.fields.map((f) => {
+      const a = start?.[f.key]
+      return [f.key, !listed ? 'editable' : a === 'editable' || a === 'required' ? 'editable' : 'hidden']
+    }),
+  )
+}
+
 /** The form to apply with for a guide's online process. */
-export async function formForGuide(guide: GuideView): Promise<FormDefinition> {
-  const sent = (guide as { form?: unknown }).form
-  if (isFormDefinition(sent)) return sent
+export async function formForGuide(guide: GuideView): Promise<ApplyForm> {
+  const sent = guide as { form?: unknown; form_access?: Record<string, FieldAccess> }
+  if (isFormDefinition(sent.form)) return { definition: sent.form, access: applicantAccess(sent.form, sent.form_access) }
   const version = guide.flow?.process_version
   if (guide.process_id && version) {
     const v = await versionForm(guide.process_id, version)
-    if (v) return v.definition
+    if (v) return { definition: v.definition, access: applicantAccess(v.definition, v.startAccess) }
   }
   throw new ApiError({
     status: 0,
@@ -91,6 +114,7 @@ export async function formForAffair(affair: AffairView, opts: { nodeId?: string 
     if (!v) return null
     definition = v.definition
     nodeAccess ??= opts.nodeId ? v.nodeAccess[opts.nodeId] : undefined
+    if (opts.editableAll) return { definition, access: applicantAccess(definition, v.startAccess) }
   }
   const access: Record<string, FieldAccess> = {}
   for (const f of definition.fields) {

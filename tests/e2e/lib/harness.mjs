@@ -52,14 +52,27 @@ export async function session(browser, { mobile = false } = {}) {
   const page = await context.newPage()
   page.setDefaultTimeout(15_000)
   const errors = []
+  const allowed = []
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`)
+    if (m.type() !== 'error') return
+    const text = `console: ${m.text()} (${m.location().url})`
+    const i = allowed.findIndex((a) => a.test(text))
+    // An allowed message is consumed: each one expected once.
+    if (i >= 0) allowed.splice(i, 1)
+    else errors.push(text)
   })
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`))
   return {
     context,
     page,
     errors,
+    /**
+     * Expect one console error matching `re` — the browser logs every refused request, also the
+     * ones a test provokes on purpose (a 404 look-up, a 409 on a task handled meanwhile).
+     */
+    expectConsoleError(re) {
+      allowed.push(re)
+    },
     assertClean() {
       assert.deepEqual(errors, [], 'no console or page errors')
     },
