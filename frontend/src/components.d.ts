@@ -64,6 +64,7 @@ declare module 'vue' {
     FormRenderer: typeof import('./components/form/FormRenderer.vue')['default']
     GuideLinks: typeof import('./components/guide/GuideLinks.vue')['default']
     LanguageSwitch: typeof import('./components/common/LanguageSwitch.vue')['default']
+    PullRefresh: typeof import('./components/common/PullRefresh.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
     SearchBox: typeof import('./components/guide/SearchBox.vue')['default']
@@ -72,6 +73,7 @@ declare module 'vue' {
     TableField: typeof import('./components/form/TableField.vue')['default']
     UserPicker: typeof import('./components/form/UserPicker.vue')['default']
     VanNavBar: typeof import('vant/es')['NavBar']
+    VanPullRefresh: typeof import('vant/es')['PullRefresh']
     VanTabbar: typeof import('vant/es')['Tabbar']
     VanTabbarItem: typeof import('vant/es')['TabbarItem']
   }

@@ -1,3 +1,4 @@
+import { nextTick } from 'vue'
 import { createRouter, createWebHistory, type Router } from 'vue-router'
 
 import { i18n } from '@/locales'
@@ -29,9 +30,14 @@ export function buildRouter(): Router {
     return true
   })
 
-  router.afterEach((to) => {
+  router.afterEach((to, from) => {
     const t = i18n.global.t
     document.title = to.meta.title ? `${t(to.meta.title)} - ${t('app.name')}` : t('app.fullName')
+    // After moving to another page (not on the first load), put the keyboard and screen-reader
+    // focus at the start of its content, as a full page load would.
+    if (from.matched.length && to.path !== from.path) {
+      void nextTick(() => document.getElementById('main')?.focus({ preventScroll: true }))
+    }
   })
 
   // A chunk that fails to load after a deployment: load the page afresh once.
