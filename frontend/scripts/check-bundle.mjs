@@ -48,9 +48,18 @@ rows.sort((a, b) => b[0] - a[0])
 console.log('heaviest applicant pages (initial JS, gzipped):')
 for (const [total, label] of rows.slice(0, 8)) console.log(`  ${kib(total).padStart(7)} KiB  ${label}`)
 
-const lazy = Object.values(manifest)
-  .filter((c) => c.file.endsWith('.js') && !entry.has(c.file))
-  .map((c) => [gzipped(c.file), c.src ?? c.name ?? c.file])
+// Shared chunks have no source of their own: name them by the pages and components that use them.
+const importers = (key) =>
+  Object.entries(manifest)
+    .filter(([, c]) => (c.imports ?? []).includes(key) && c.src)
+    .map(([, c]) => c.src.replace(/^src\//, ''))
+const lazy = Object.entries(manifest)
+  .filter(([, c]) => c.file.endsWith('.js') && !entry.has(c.file))
+  .map(([key, c]) => {
+    const users = importers(key)
+    const label = c.src ?? `shared by ${users.slice(0, 3).join(', ')}${users.length > 3 ? ` and ${users.length - 3} more` : ''}`
+    return [gzipped(c.file), label]
+  })
   .sort((a, b) => b[0] - a[0])
 console.log('biggest lazy chunks (gzipped):')
 for (const [bytes, name] of lazy.slice(0, 6)) console.log(`  ${kib(bytes).padStart(7)} KiB  ${name}`)
