@@ -56,6 +56,10 @@ export function openNotificationStream(h: StreamHandlers): () => void {
         console.warn('notification stream: bad event', e)
       }
     },
+    onclose() {
+      // The server (or a proxy) ended the stream: reconnect, from the last event received.
+      throw new Error('notification stream closed')
+    },
     onerror(err) {
       if (err instanceof Unauthorized) throw err // stop: signed out
       failures += 1
