@@ -77,7 +77,16 @@ fn node(id: &str, name: &str, kind: NodeKind) -> Node {
 }
 
 fn user_task(id: &str, name: &str, rule: AssigneeRule, mode: HandlingMode) -> Node {
-    let mut n = node(id, name, NodeKind::UserTask { assignees: vec![rule], mode, auto_approve_if_same_handler: false });
+    let mut n = node(
+        id,
+        name,
+        NodeKind::UserTask {
+            assignees: vec![rule],
+            mode,
+            auto_approve_if_same_handler: false,
+            opinion_required: false,
+        },
+    );
     n.time_limit = Some(TimeLimit { amount: 2, unit: TimeUnit::WorkingDays });
     n.field_access.insert("remarks".into(), FieldAccess::Editable);
     n

@@ -181,6 +181,8 @@ struct NodeConfig {
     mode: Option<HandlingMode>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     auto_approve_if_same_handler: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    opinion_required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     call: Option<ServiceCall>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -273,6 +275,7 @@ pub fn import(xml: &str) -> Result<ProcessDefinition, BpmnError> {
                     assignees: c.assignees,
                     mode: c.mode.unwrap_or(HandlingMode::Single),
                     auto_approve_if_same_handler: c.auto_approve_if_same_handler,
+                    opinion_required: c.opinion_required,
                 }
             }
             "sendTask" => NodeKind::Cc { recipients: config::<NodeConfig>(el)?.recipients },
@@ -319,6 +322,104 @@ pub fn import(xml: &str) -> Result<ProcessDefinition, BpmnError> {
     })
 }
 
+/// A task of a flowchart that names nobody responsible for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnownedTask {
+    /// Element id.
+    pub id: String,
+    /// Its name, as drawn.
+    pub name: String,
+}
+
+/// What [`check_flowchart`] found in a BPMN flowchart.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FlowchartReport {
+    /// Tasks drawn (user, manual and plain tasks in every pool).
+    pub tasks: usize,
+    /// Those without a named owner.
+    pub unowned: Vec<UnownedTask>,
+    /// Whether some task is the president's or the party secretary's (院长、书记签署意见环节).
+    pub leader_steps: bool,
+}
+
+/// Whether a name designates the president (院长) or the party secretary (书记), not a deputy
+/// (副院长, 副书记) — 分管副院长 is not the president.
+fn names_top_leader(name: &str) -> bool {
+    let chars: Vec<char> = name.chars().collect();
+    ["院长", "书记"].iter().any(|word| {
+        let w: Vec<char> = word.chars().collect();
+        chars.windows(2).enumerate().any(|(i, pair)| pair == w.as_slice() && (i == 0 || chars[i - 1] != '副'))
+    })
+}
+
+/// Check a business-process flowchart (业务流程图) drawn in a BPMN modeller — Tongban's designer,
+/// bpmn-js, Camunda or Flowable Modeler — for the regulation's rule that every node names its
+/// owner (第七条㈢, 需明确每个节点的负责人). A task has an owner when Tongban assignee rules name
+/// one, when a lane containing it has a name, or when a modeller's assignee attribute
+/// (`assignee`, `candidateUsers`, `candidateGroups`) is set. Unlike [`import`], any element is
+/// accepted: the flowchart describes the business, it is not run.
+pub fn check_flowchart(xml: &str) -> Result<FlowchartReport, BpmnError> {
+    let root = parse_tree(xml)?;
+    if !root.is(BPMN_NS, "definitions") {
+        return Err(BpmnError::NotBpmn);
+    }
+    let processes: Vec<&El> = root.children.iter().filter(|c| c.is(BPMN_NS, "process")).collect();
+    if processes.is_empty() {
+        return Err(BpmnError::ProcessCount(0));
+    }
+    let mut report = FlowchartReport::default();
+    for process in processes {
+        // Named lanes, by the ids of the nodes they hold (nested lane sets included).
+        let mut lane_of: HashMap<String, String> = HashMap::new();
+        let mut sets: Vec<&El> = process.children.iter().filter(|c| c.is(BPMN_NS, "laneSet")).collect();
+        while let Some(set) = sets.pop() {
+            for lane in set.children.iter().filter(|c| c.is(BPMN_NS, "lane")) {
+                let name = lane.attr("name").unwrap_or_default().trim().to_owned();
+                for r in lane.children.iter().filter(|c| c.is(BPMN_NS, "flowNodeRef")) {
+                    if !name.is_empty() {
+                        lane_of.insert(r.text.trim().to_owned(), name.clone());
+                    }
+                }
+                sets.extend(lane.children.iter().filter(|c| c.is(BPMN_NS, "childLaneSet")));
+            }
+        }
+        let mut stack: Vec<&El> = process.children.iter().collect();
+        while let Some(el) = stack.pop() {
+            if el.ns != BPMN_NS {
+                continue;
+            }
+            if el.name == "subProcess" {
+                stack.extend(el.children.iter());
+                continue;
+            }
+            if !matches!(el.name.as_str(), "userTask" | "manualTask" | "task") {
+                continue;
+            }
+            report.tasks += 1;
+            let id = el.id();
+            let name = el.attr("name").unwrap_or_default().trim().to_owned();
+            let cfg: NodeConfig = config(el).unwrap_or_default();
+            let by_rules = !cfg.assignees.is_empty();
+            let by_attr = ["assignee", "candidateUsers", "candidateGroups"]
+                .iter()
+                .any(|a| el.attr(a).is_some_and(|v| !v.trim().is_empty()));
+            let lane = lane_of.get(&id);
+            if !(by_rules || by_attr || lane.is_some()) {
+                report.unowned.push(UnownedTask { id: id.clone(), name: name.clone() });
+            }
+            let leader_rule = cfg
+                .assignees
+                .iter()
+                .any(|r| matches!(r, AssigneeRule::Position { kind } if kind == "president" || kind == "secretary"));
+            if leader_rule || names_top_leader(&name) || lane.is_some_and(|l| names_top_leader(l)) {
+                report.leader_steps = true;
+            }
+        }
+    }
+    report.unowned.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(report)
+}
+
 fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::escape(s)
 }
@@ -339,10 +440,11 @@ fn tag(kind: &NodeKind) -> &'static str {
 fn node_config(n: &Node) -> NodeConfig {
     let mut c = NodeConfig { time_limit: n.time_limit, field_access: n.field_access.clone(), ..Default::default() };
     match &n.kind {
-        NodeKind::UserTask { assignees, mode, auto_approve_if_same_handler } => {
+        NodeKind::UserTask { assignees, mode, auto_approve_if_same_handler, opinion_required } => {
             c.assignees = assignees.clone();
             c.mode = Some(*mode);
             c.auto_approve_if_same_handler = *auto_approve_if_same_handler;
+            c.opinion_required = *opinion_required;
         }
         NodeKind::Cc { recipients } => c.recipients = recipients.clone(),
         NodeKind::ServiceTask { call } => c.call = Some(call.clone()),
@@ -507,7 +609,7 @@ mod tests {
         let user_task = |id: &str, name: &str, assignees, mode| Node {
             id: NodeId(id.into()),
             name: name.into(),
-            kind: NodeKind::UserTask { assignees, mode, auto_approve_if_same_handler: false },
+            kind: NodeKind::UserTask { assignees, mode, auto_approve_if_same_handler: false, opinion_required: true },
             time_limit: Some(TimeLimit { amount: 2, unit: TimeUnit::WorkingDays }),
             field_access: BTreeMap::from([("opinion".to_owned(), FieldAccess::Editable)]),
         };
@@ -637,5 +739,54 @@ mod tests {
             matches!(&def.nodes[1].kind, NodeKind::UserTask { assignees, .. } if assignees == &vec![AssigneeRule::ApplicantDepartmentHead])
         );
         assert!(matches!(def.nodes[2].kind, NodeKind::End { outcome: EndOutcome::Rejected }));
+    }
+
+    fn flowchart(body: &str) -> String {
+        format!(
+            r#"<definitions xmlns="{BPMN_NS}" xmlns:t="{TONGBAN_NS}" xmlns:camunda="http://camunda.org/schema/1.0/bpmn">{body}</definitions>"#
+        )
+    }
+
+    #[test]
+    fn a_flowchart_names_each_task_owner() {
+        let xml = flowchart(
+            r#"<process id="p">
+              <laneSet><lane id="l1" name="教务处"><flowNodeRef>t_lane</flowNodeRef></lane>
+                <lane id="l2" name=""><flowNodeRef>t_blank_lane</flowNodeRef></lane></laneSet>
+              <startEvent id="s"/>
+              <userTask id="t_lane" name="教务处审核"/>
+              <userTask id="t_blank_lane" name="无名泳道"/>
+              <userTask id="t_rules" name="学院审核"><extensionElements><t:config>{"assignees":[{"type":"applicant_department_head"}]}</t:config></extensionElements></userTask>
+              <userTask id="t_camunda" name="复核" camunda:candidateGroups="jwc"/>
+              <task id="t_plain" name="归档"/>
+              <subProcess id="sp"><manualTask id="t_inner" name="线下盖章"/></subProcess>
+              <serviceTask id="svc" name="出证"/>
+            </process>"#,
+        );
+        let r = check_flowchart(&xml).expect("readable");
+        assert_eq!(r.tasks, 6, "user, plain and manual tasks, inside sub-processes too");
+        let ids: Vec<&str> = r.unowned.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids, ["t_blank_lane", "t_inner", "t_plain"]);
+        assert_eq!(r.unowned[0].name, "无名泳道");
+        assert!(!r.leader_steps);
+    }
+
+    #[test]
+    fn a_flowchart_with_the_president_or_secretary_says_so() {
+        let by_rule = flowchart(
+            r#"<process id="p"><userTask id="u" name="审批"><extensionElements><t:config>{"assignees":[{"type":"position","kind":"president"}]}</t:config></extensionElements></userTask></process>"#,
+        );
+        assert!(check_flowchart(&by_rule).expect("ok").leader_steps);
+        let by_lane = flowchart(
+            r#"<process id="p"><laneSet><lane id="l" name="党委书记"><flowNodeRef>u</flowNodeRef></lane></laneSet><userTask id="u" name="签批"/></process>"#,
+        );
+        assert!(check_flowchart(&by_lane).expect("ok").leader_steps);
+        let deputy =
+            flowchart(r#"<process id="p"><userTask id="u" name="分管副院长审批" camunda:assignee="vp"/></process>"#);
+        assert!(!check_flowchart(&deputy).expect("ok").leader_steps, "a vice-president is not the president");
+        assert!(names_top_leader("院长签字") && names_top_leader("报党委书记") && !names_top_leader("副书记审核"));
+        // Not BPMN, or no process at all, is an error rather than an empty report.
+        assert_eq!(check_flowchart("<svg/>"), Err(BpmnError::NotBpmn));
+        assert_eq!(check_flowchart(&flowchart("")), Err(BpmnError::ProcessCount(0)));
     }
 }

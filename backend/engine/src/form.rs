@@ -61,11 +61,21 @@ use crate::expr::{Expr, ExprError};
 pub enum FieldAccess {
     /// May change it in a `form_patch`.
     Editable,
+    /// May change it, and must fill it before approving (节点必填): a visible field left empty
+    /// refuses the approval (see [`missing_required`]).
+    Required,
     /// Sees it, may not change it (the default for handlers).
     #[default]
     ReadOnly,
     /// Neither sees nor changes it.
     Hidden,
+}
+
+impl FieldAccess {
+    /// Whether a handler may change the field ([`FieldAccess::Editable`] or [`FieldAccess::Required`]).
+    pub fn is_editable(self) -> bool {
+        matches!(self, FieldAccess::Editable | FieldAccess::Required)
+    }
 }
 
 /// Longest field key, in bytes.
@@ -80,6 +90,8 @@ pub const TEXTAREA_DEFAULT_MAX_LEN: u32 = 5_000;
 pub const TEXTAREA_MAX_LEN_LIMIT: u32 = 50_000;
 /// `file` count limit when the definition sets none.
 pub const FILE_DEFAULT_MAX_FILES: u32 = 10;
+/// Most departments a `department` field with `multiple` takes.
+pub const DEPARTMENTS_MAX: usize = 20;
 /// Highest `max_files` a `file` field may declare.
 pub const FILE_MAX_FILES_LIMIT: u32 = 50;
 /// `file` size limit per file when the definition sets none, in MiB (checked by the server).
@@ -228,8 +240,12 @@ pub enum FieldKind {
     },
     /// A user id (the server checks that the user exists).
     User {},
-    /// A department id (the server checks that the department exists).
-    Department {},
+    /// A department id, or with `multiple` an array of them (the server checks that each exists).
+    Department {
+        /// Several departments may be chosen (at most [`DEPARTMENTS_MAX`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        multiple: bool,
+    },
     /// Uploaded attachments, by attachment id (the server checks size and type with [`file_accepted`]).
     File {
         /// Most files (default [`FILE_DEFAULT_MAX_FILES`]).
@@ -799,7 +815,7 @@ fn check_kind(
         FieldKind::Select { options, .. } | FieldKind::Radio { options } | FieldKind::Checkbox { options } => {
             check_options(options, name, errors);
         }
-        FieldKind::User {} | FieldKind::Department {} => {}
+        FieldKind::User {} | FieldKind::Department { .. } => {}
         FieldKind::Certificate { certificate_type } => {
             if certificate_type.as_deref().is_some_and(|t| !human_text_ok(t)) {
                 errors.push(FormDefError::InvalidText { field: name.to_owned(), what: "certificate_type" });
@@ -970,6 +986,8 @@ pub enum ViolationCode {
     DuplicateValue,
     /// More attachments than `max_files`.
     TooManyFiles,
+    /// More chosen values than the field allows (departments).
+    TooManyValues,
     /// Not a well-formed id.
     InvalidId,
     /// Fewer rows than `min_rows`.
@@ -1194,7 +1212,8 @@ impl Checker<'_> {
             FieldKind::Select { options, multiple: true } | FieldKind::Checkbox { options } => {
                 self.choices(f, v, path, options)
             }
-            FieldKind::User {} | FieldKind::Department {} | FieldKind::Certificate { .. } => {
+            FieldKind::Department { multiple: true } => self.departments(f, v, path),
+            FieldKind::User {} | FieldKind::Department { multiple: false } | FieldKind::Certificate { .. } => {
                 let s = self.string(f, v, path, false)?;
                 self.id(f, &s, path)?;
                 Some(Value::String(s))
@@ -1387,6 +1406,35 @@ impl Checker<'_> {
         ok.then_some(())
     }
 
+    fn departments(&mut self, f: &FieldDef, v: &Value, path: &str) -> Option<Value> {
+        let ids = self.string_array(f, v, path)?;
+        if ids.len() > DEPARTMENTS_MAX {
+            self.refuse(
+                path,
+                f,
+                ViolationCode::TooManyValues,
+                format_args!("最多选择 {DEPARTMENTS_MAX} 个部门"),
+                format_args!("at most {DEPARTMENTS_MAX} departments"),
+            );
+            return None;
+        }
+        let mut seen = BTreeSet::new();
+        for id in &ids {
+            self.id(f, id, path)?;
+            if !seen.insert(id.as_str()) {
+                self.refuse(
+                    path,
+                    f,
+                    ViolationCode::DuplicateValue,
+                    "的部门重复",
+                    "the same department is chosen twice",
+                );
+                return None;
+            }
+        }
+        Some(Value::Array(ids.into_iter().map(Value::String).collect()))
+    }
+
     fn files(&mut self, f: &FieldDef, v: &Value, path: &str, max_files: u32) -> Option<Value> {
         let ids = self.string_array(f, v, path)?;
         if ids.len() > max_files as usize {
@@ -1515,8 +1563,33 @@ pub fn validate_data(def: &FormDefinition, data: &Value, applicant: &Value) -> R
     if checker.violations.is_empty() { Ok(Value::Object(out)) } else { Err(checker.violations) }
 }
 
+/// The fields `access` marks [`FieldAccess::Required`] that are shown (their `visible_if` holds)
+/// and still empty in the normalised `data`: each one refuses the approval with `required`.
+pub fn missing_required(
+    def: &FormDefinition,
+    access: &BTreeMap<String, FieldAccess>,
+    data: &Value,
+    applicant: &Value,
+) -> Vec<FieldViolation> {
+    let keys: BTreeSet<&str> =
+        access.iter().filter(|(_, a)| **a == FieldAccess::Required).map(|(k, _)| k.as_str()).collect();
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    let mut strict = def.clone();
+    for f in strict.fields.iter_mut().filter(|f| keys.contains(f.key.as_str())) {
+        f.required = true;
+    }
+    match validate_data(&strict, data, applicant) {
+        Ok(_) => Vec::new(),
+        Err(v) => {
+            v.into_iter().filter(|x| x.code == ViolationCode::Required && keys.contains(x.field.as_str())).collect()
+        }
+    }
+}
+
 /// Apply a handler's `form_patch` to the current (normalised) data. Every key of `patch` must be a
-/// top-level field whose access is [`FieldAccess::Editable`] (a field missing from `access` is
+/// top-level field whose access [`FieldAccess::is_editable`] (a field missing from `access` is
 /// read-only); otherwise each offending key is refused with `field_not_editable` (or
 /// `unknown_field`) and nothing is applied. A `null` value clears the field; a table is replaced
 /// whole. The merged data is then validated with [`validate_data`] and returned normalised.
@@ -1531,7 +1604,7 @@ pub fn check_patch(
     for key in patch.keys() {
         match def.field(key) {
             None => checker.unknown(key),
-            Some(f) if access.get(key) != Some(&FieldAccess::Editable) => checker.refuse(
+            Some(f) if !access.get(key).is_some_and(|a| a.is_editable()) => checker.refuse(
                 key,
                 f,
                 ViolationCode::FieldNotEditable,
@@ -1602,12 +1675,12 @@ fn collect_refs<'a>(fields: &'a [FieldDef], data: &Value, prefix: &str, out: &mu
         let Some(v) = data.get(&f.key) else { continue };
         let path = format!("{prefix}{}", f.key);
         match &f.kind {
-            FieldKind::User {} | FieldKind::Department {} | FieldKind::Certificate { .. } => {
+            FieldKind::User {} | FieldKind::Department { multiple: false } | FieldKind::Certificate { .. } => {
                 if let Some(id) = v.as_str() {
                     out.push(Reference { path, id: id.to_owned(), field: f });
                 }
             }
-            FieldKind::File { .. } => {
+            FieldKind::Department { multiple: true } | FieldKind::File { .. } => {
                 for id in v.as_array().into_iter().flatten().filter_map(Value::as_str) {
                     out.push(Reference { path: path.clone(), id: id.to_owned(), field: f });
                 }

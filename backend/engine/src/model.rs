@@ -154,6 +154,9 @@ pub enum NodeKind {
         /// Approve automatically when the handler also handled the previous node.
         #[serde(default)]
         auto_approve_if_same_handler: bool,
+        /// Handlers must write an opinion (意见) to approve, reject or return.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        opinion_required: bool,
     },
     /// Takes the first outgoing flow whose condition holds, else the default flow.
     ExclusiveGateway {
@@ -261,6 +264,13 @@ pub enum AssigneeRule {
     },
     /// Head of the applicant's department.
     ApplicantDepartmentHead,
+    /// Head(s) of a department (部门负责人): a named one, the process's, or those chosen in a
+    /// department field of the form (one head per department, so a countersign gets one signer
+    /// per department).
+    DepartmentHead {
+        /// Which department(s).
+        of: LeaderOf,
+    },
     /// The school leader supervising a department (分管院领导).
     SupervisingLeader {
         /// Which department.
@@ -292,12 +302,8 @@ impl fmt::Display for AssigneeRule {
             AssigneeRule::Role { code } => write!(f, "role {code}"),
             AssigneeRule::Position { kind } => write!(f, "position {kind}"),
             AssigneeRule::ApplicantDepartmentHead => f.write_str("head of the applicant's department"),
-            AssigneeRule::SupervisingLeader { of: LeaderOf::ApplicantDepartment } => {
-                f.write_str("supervising leader of the applicant's department")
-            }
-            AssigneeRule::SupervisingLeader { of: LeaderOf::Department(d) } => {
-                write!(f, "supervising leader of department {d}")
-            }
+            AssigneeRule::DepartmentHead { of } => write!(f, "head of {of}"),
+            AssigneeRule::SupervisingLeader { of } => write!(f, "supervising leader of {of}"),
             AssigneeRule::ClassCounsellor => f.write_str("counsellor of the applicant's class"),
             AssigneeRule::FormField { field } => write!(f, "user in form field {field}"),
             AssigneeRule::ApplicantPicks { key } => write!(f, "user picked by the applicant for {key}"),
@@ -306,7 +312,7 @@ impl fmt::Display for AssigneeRule {
     }
 }
 
-/// Which department's supervising leader.
+/// Which department a rule means (for its supervising leader or its head).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LeaderOf {
@@ -314,6 +320,21 @@ pub enum LeaderOf {
     ApplicantDepartment,
     /// A named department (by code).
     Department(String),
+    /// The department that owns the process (事项主体部门).
+    ProcessDepartment,
+    /// The department(s) chosen in a department field of the form (an id or an array of them).
+    Field(String),
+}
+
+impl fmt::Display for LeaderOf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LeaderOf::ApplicantDepartment => f.write_str("the applicant's department"),
+            LeaderOf::Department(d) => write!(f, "department {d}"),
+            LeaderOf::ProcessDepartment => f.write_str("the process's department"),
+            LeaderOf::Field(k) => write!(f, "the department(s) in form field {k}"),
+        }
+    }
 }
 
 /// A sequence flow.
@@ -376,6 +397,22 @@ mod tests {
         assert!(serde_json::from_value::<Node>(bad).is_err());
         let bad = json!({ "type": "end", "outcome": "completed", "extra": 1 });
         assert!(serde_json::from_value::<NodeKind>(bad).is_err());
+    }
+
+    #[test]
+    fn department_rules_name_their_departments() {
+        let v = json!([
+            { "type": "department_head", "of": { "field": "related_departments" } },
+            { "type": "department_head", "of": "process_department" },
+            { "type": "supervising_leader", "of": { "department": "xgc" } },
+            { "type": "supervising_leader", "of": "applicant_department" }
+        ]);
+        let rules: Vec<AssigneeRule> = serde_json::from_value(v.clone()).expect("parse");
+        assert_eq!(rules[0], AssigneeRule::DepartmentHead { of: LeaderOf::Field("related_departments".into()) });
+        assert_eq!(rules[1], AssigneeRule::DepartmentHead { of: LeaderOf::ProcessDepartment });
+        assert_eq!(serde_json::to_value(&rules).expect("serialize"), v);
+        assert_eq!(rules[0].to_string(), "head of the department(s) in form field related_departments");
+        assert_eq!(rules[2].to_string(), "supervising leader of department xgc");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The demo college's processes (`backend/server/demo/processes/*.json`): every file holds a valid
+//! The demo college's processes (`backend/server/demo/processes/*.json`) and the built-in ones every
+//! installation has (`backend/server/builtin/processes/*.json`): every file holds a valid
 //! definition and form that fit together, and every process runs to its end, on each of its
 //! routes, with form data the form accepts and opinions written only where the node allows.
 #![allow(clippy::unwrap_used)]
@@ -17,9 +18,21 @@ use tongban_engine::form::{self, FieldAccess, FieldKind, FormDefinition};
 use tongban_engine::model::{AssigneeRule, LeaderOf, NodeId, NodeKind, ProcessDefinition, ServiceCall, UserId};
 use tongban_engine::{bpmn, validate};
 
-/// The processes the demo college publishes.
-const EXPECTED_KEYS: [&str; 5] =
-    ["enrolment_certificate", "meeting_room_booking", "process_requirement_plan", "seal_application", "student_leave"];
+/// The processes the demo college publishes, built-in ones included.
+const EXPECTED_KEYS: [&str; 6] = [
+    "enrolment_certificate",
+    "meeting_room_booking",
+    "process_requirement_change",
+    "process_requirement_plan",
+    "seal_application",
+    "student_leave",
+];
+
+/// The department a built-in process names: the IT office, whatever its code (the server finds it).
+const BUILTIN_DEPARTMENT: &str = "it_office";
+/// The administrator the tests put in for a built-in process's empty `admins` (the server fills in
+/// the IT office administrators when it installs one).
+const BUILTIN_ADMIN: &str = "id-it_admin";
 
 /// Department codes of the demo college (`backend/server/src/demo.rs`).
 const DEPARTMENTS: &[&str] = &[
@@ -39,6 +52,8 @@ const PLACEHOLDER: &str = "$user:";
 
 struct Process {
     file: String,
+    /// Built in (every installation) rather than demo data.
+    builtin: bool,
     department: String,
     def: ProcessDefinition,
     form: FormDefinition,
@@ -46,8 +61,9 @@ struct Process {
     placeholders: BTreeSet<String>,
 }
 
-fn folder() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/demo/processes")
+fn folders() -> [(PathBuf, bool); 2] {
+    let server = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server");
+    [(server.join("demo/processes"), false), (server.join("builtin/processes"), true)]
 }
 
 /// The id a placeholder stands for in these tests.
@@ -80,7 +96,7 @@ fn text_of<'a>(doc: &'a Value, key: &str, file: &str) -> &'a str {
     s
 }
 
-fn load(path: &PathBuf) -> Process {
+fn load(path: &PathBuf, builtin: bool) -> Process {
     let file = path.file_name().unwrap().to_string_lossy().into_owned();
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: not JSON: {e}"));
@@ -91,24 +107,31 @@ fn load(path: &PathBuf) -> Process {
     }
     let mut placeholders = BTreeSet::new();
     fill_placeholders(&mut doc, &file, &mut placeholders);
-    let def: ProcessDefinition = serde_json::from_value(doc["definition"].clone())
+    let mut def: ProcessDefinition = serde_json::from_value(doc["definition"].clone())
         .unwrap_or_else(|e| panic!("{file}: definition does not parse: {e}"));
+    if builtin {
+        assert!(placeholders.is_empty(), "{file}: a built-in process names no demo user");
+        assert!(def.admins.is_empty(), "{file}: the server fills in a built-in process's administrators");
+        def.admins = vec![u(BUILTIN_ADMIN)];
+    }
     let form: FormDefinition =
         serde_json::from_value(doc["form"].clone()).unwrap_or_else(|e| panic!("{file}: form does not parse: {e}"));
     assert_eq!(text_of(&doc, "key", &file), def.key, "{file}: key differs from definition.key");
     assert_eq!(text_of(&doc, "name", &file), def.name, "{file}: name differs from definition.name");
     assert_eq!(file, format!("{}.json", def.key), "{file}: the file is named after its key");
-    Process { department: text_of(&doc, "department", &file).to_owned(), file, def, form, placeholders }
+    Process { department: text_of(&doc, "department", &file).to_owned(), file, builtin, def, form, placeholders }
 }
 
 fn load_all() -> BTreeMap<String, Process> {
     let mut out = BTreeMap::new();
-    let entries = fs::read_dir(folder()).unwrap_or_else(|e| panic!("{}: {e}", folder().display()));
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let p = load(&path);
-            assert!(out.insert(p.def.key.clone(), p).is_none(), "{}: key used twice", path.display());
+    for (folder, builtin) in folders() {
+        let entries = fs::read_dir(&folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let p = load(&path, builtin);
+                assert!(out.insert(p.def.key.clone(), p).is_none(), "{}: key used twice", path.display());
+            }
         }
     }
     out
@@ -164,12 +187,16 @@ fn every_file_is_a_valid_definition_and_form() {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
             panic!("{file}: invalid form:\n{}", lines.join("\n"));
         }
-        assert!(DEPARTMENTS.contains(&p.department.as_str()), "{file}: unknown department `{}`", p.department);
+        if p.builtin {
+            assert_eq!(p.department, BUILTIN_DEPARTMENT, "{file}: a built-in process belongs to the IT office");
+        } else {
+            assert!(DEPARTMENTS.contains(&p.department.as_str()), "{file}: unknown department `{}`", p.department);
+            assert!(p.placeholders.contains("it_admin"), "{file}: the IT office administers every process");
+        }
         assert!(!p.def.admins.is_empty(), "{file}: no process administrators");
         for a in &p.def.admins {
             assert!(a.0.starts_with("id-"), "{file}: administrator `{a}` is not a \"$user:\" placeholder");
         }
-        assert!(p.placeholders.contains("it_admin"), "{file}: the IT office administers every process");
 
         // Time limits are counted in working days, for the affair and for every user task.
         let limits = p.def.time_limit.iter().chain(p.def.nodes.iter().filter_map(|n| n.time_limit.as_ref()));
@@ -199,8 +226,15 @@ fn every_file_is_a_valid_definition_and_form() {
                         let ok = p.form.field(field).is_some_and(|f| matches!(f.kind, FieldKind::User {}));
                         assert!(ok, "{file}: node {} takes assignees from `{field}`, not a user field", n.id);
                     }
-                    AssigneeRule::SupervisingLeader { of: LeaderOf::Department(d) } => {
+                    AssigneeRule::SupervisingLeader { of: LeaderOf::Department(d) }
+                    | AssigneeRule::DepartmentHead { of: LeaderOf::Department(d) } => {
+                        assert!(!p.builtin, "{file}: a built-in process names no department by code");
                         assert!(DEPARTMENTS.contains(&d.as_str()), "{file}: unknown department `{d}`");
+                    }
+                    AssigneeRule::SupervisingLeader { of: LeaderOf::Field(k) }
+                    | AssigneeRule::DepartmentHead { of: LeaderOf::Field(k) } => {
+                        let ok = p.form.field(k).is_some_and(|f| matches!(f.kind, FieldKind::Department { .. }));
+                        assert!(ok, "{file}: node {} takes departments from `{k}`, not a department field", n.id);
                     }
                     AssigneeRule::Role { code } => assert!(ROLES.contains(&code.as_str()), "{file}: role {code}"),
                     AssigneeRule::Position { kind } => {
@@ -226,16 +260,17 @@ fn every_file_is_a_valid_definition_and_form() {
         // The start node's permissions say what the applicant fills in: every required field,
         // and every field left to the applicant is one some handler fills in.
         let start = p.def.start().unwrap();
-        let applicant_fills = |key: &str| start.access(key) == FieldAccess::Editable;
+        let applicant_fills = |key: &str| start.access(key).is_editable();
         for f in &p.form.fields {
             if f.required {
                 assert!(applicant_fills(&f.key), "{file}: required field `{}` is not filled at the start", f.key);
             }
             if !applicant_fills(&f.key) {
-                let handler_fills =
-                    p.def.nodes.iter().any(|n| {
-                        matches!(n.kind, NodeKind::UserTask { .. }) && n.access(&f.key) == FieldAccess::Editable
-                    });
+                let handler_fills = p
+                    .def
+                    .nodes
+                    .iter()
+                    .any(|n| matches!(n.kind, NodeKind::UserTask { .. }) && n.access(&f.key).is_editable());
                 assert!(handler_fills, "{file}: nobody fills in field `{}`", f.key);
             }
         }
@@ -262,8 +297,14 @@ fn directory() -> Dir {
     dir.dept_head = vec![u("applicant-dept-head")];
     dir.counsellor = vec![u("class-counsellor")];
     dir.supervising.insert(String::new(), u("leader-of-applicant-dept"));
+    dir.supervising.insert("$process".into(), u("leader-of-process-dept"));
+    dir.heads.insert("$process".into(), u("head-of-process-dept"));
+    // Departments by code (rules that name one) and by the ids the tests' forms choose.
     for d in DEPARTMENTS {
-        dir.supervising.insert((*d).into(), u(&format!("leader-of-{d}")));
+        for key in [(*d).to_owned(), format!("dept-{d}")] {
+            dir.supervising.insert(key.clone(), u(&format!("leader-of-{d}")));
+            dir.heads.insert(key, u(&format!("head-of-{d}")));
+        }
     }
     dir
 }
@@ -315,7 +356,7 @@ fn opinions(p: &Process, node: &str, actor: &UserId, form: &Value) -> Map<String
             FieldKind::Text { .. } => format!("{}-001", node.id),
             _ => continue,
         };
-        if *access != FieldAccess::Editable {
+        if !access.is_editable() {
             continue;
         }
         let value = match form.get(key).and_then(Value::as_str) {
@@ -377,6 +418,11 @@ fn drive(p: &Process, applicant: Value, data: Value, plan: &Plan) -> Run {
         let merged = form::check_patch(&p.form, &node.field_access, &h.inst.form, &patch, &applicant)
             .unwrap_or_else(|v| panic!("{}: patch at {} refused: {v:#?}", p.file, node.id));
         let reject = plan.reject_at == Some(node.id.as_str());
+        if !reject {
+            // The server refuses an approval that leaves a field the node requires empty.
+            let missing = form::missing_required(&p.form, &node.field_access, &merged, &applicant);
+            assert!(missing.is_empty(), "{}: {} approves with required fields empty: {missing:?}", p.file, node.id);
+        }
         let action = if reject { Action::Reject { task: task.id } } else { Action::Approve { task: task.id } };
         let mut cmd = h.command(&actor.0, action);
         cmd.comment = Some(if reject { "不同意。" } else { "同意。" }.into());
@@ -564,13 +610,12 @@ fn requirement_plan(has_leader_steps: &str) -> Value {
         "summary": "学生在线申请成绩证明，教务处审核后自动生成带电子签章的成绩证明。",
         "reasons": "目前成绩证明需学生到教务处窗口现场办理，高峰期排队时间长。\n要求：支持中英文版本，可在线验真。",
         "applied_on": "2026-03-02",
+        "contact_name": "郑教务",
+        "contact_phone": "0734-8888301",
         "process_description": ["att-0101"],
         "flowchart": ["att-0102"],
         "has_leader_steps": has_leader_steps,
-        "related_dept_1": "dept-xxb",
-        "related_reviewer_1": "reviewer-xxb",
-        "related_dept_2": "dept-xgc",
-        "related_reviewer_2": "reviewer-xgc",
+        "related_departments": ["dept-xxb", "dept-xgc"],
     })
 }
 
@@ -583,36 +628,26 @@ fn process_requirement_plan_follows_the_attachment_form() {
     let without = drive(&p, staff(), requirement_plan("no"), &Plan::default());
     assert_eq!(without.inst.status, InstanceStatus::Completed);
     assert_eq!(without.handled(), before_leaders);
+    // The applying department is the one on the form, not the applicant's own; each related
+    // department's head signs in the countersign; the IT office's leader is the process's.
     assert_eq!(
         without.handlers,
-        ids(&[
-            "applicant-dept-head",
-            "leader-of-applicant-dept",
-            "reviewer-xxb",
-            "reviewer-xgc",
-            "id-it_admin",
-            "leader-of-xxb"
-        ])
+        ids(&["head-of-jwc", "leader-of-jwc", "head-of-xxb", "head-of-xgc", "role-it_admin", "leader-of-process-dept"])
     );
-    // Both related departments' opinions are kept.
-    let related = without.inst.form["opinion_related_depts"].as_str().unwrap();
-    assert!(related.contains("reviewer-xxb") && related.contains("reviewer-xgc"), "{related}");
+    // Every opinion is a comment of its node, in the attachment's order.
+    let opinions: Vec<&str> = without
+        .inst
+        .history
+        .iter()
+        .filter(|h| h.action == HistoryAction::Approved)
+        .filter_map(|h| h.node.as_ref().map(NodeId::as_str))
+        .collect();
+    assert_eq!(opinions, before_leaders);
 
     let with = drive(&p, staff(), requirement_plan("yes"), &Plan::default());
     assert_eq!(with.inst.status, InstanceStatus::Completed);
     assert_eq!(with.handled(), [&before_leaders[..], &["president", "secretary"]].concat());
     assert_eq!(with.handlers[6..], ids(&["position-president", "position-secretary"]));
-    for key in [
-        "opinion_applying_dept",
-        "opinion_applying_leader",
-        "opinion_related_depts",
-        "opinion_it_office",
-        "opinion_it_leader",
-        "opinion_president",
-        "opinion_secretary",
-    ] {
-        assert!(with.inst.form[key].as_str().is_some_and(|s| s.starts_with("同意")), "{key} is written");
-    }
 
     // The IT office finds president or secretary steps in the flowchart and corrects the answer.
     let corrected =
@@ -620,16 +655,16 @@ fn process_requirement_plan_follows_the_attachment_form() {
     let run = drive(&p, staff(), requirement_plan("no"), &corrected);
     assert_eq!(run.handled(), [&before_leaders[..], &["president", "secretary"]].concat());
 
-    // One related department is enough; a department without a reviewer is refused.
+    // One related department is enough; none, or one twice, is refused; so is a missing flowchart.
     let mut one = requirement_plan("no");
-    for k in ["related_dept_2", "related_reviewer_2"] {
-        one.as_object_mut().unwrap().remove(k);
-    }
+    one["related_departments"] = json!(["dept-xgc"]);
     let single = drive(&p, staff(), one, &Plan::default());
     assert_eq!(single.handled().iter().filter(|n| **n == "related_depts").count(), 1);
-    let mut no_reviewer = requirement_plan("no");
-    no_reviewer.as_object_mut().unwrap().remove("related_reviewer_2");
-    assert!(form::validate_data(&p.form, &no_reviewer, &staff()).is_err());
+    for bad in [json!([]), json!(["dept-xgc", "dept-xgc"]), json!("dept-xgc")] {
+        let mut data = requirement_plan("no");
+        data["related_departments"] = bad.clone();
+        assert!(form::validate_data(&p.form, &data, &staff()).is_err(), "{bad}");
+    }
     let mut no_flowchart = requirement_plan("no");
     no_flowchart.as_object_mut().unwrap().remove("flowchart");
     assert!(form::validate_data(&p.form, &no_flowchart, &staff()).is_err());
@@ -640,4 +675,71 @@ fn process_requirement_plan_follows_the_attachment_form() {
     assert_eq!(refused.inst.status, InstanceStatus::Rejected);
     assert_eq!(refused.handled(), ["applying_dept", "applying_leader", "related_depts"]);
     assert_covered(&p, &[&without, &with]);
+}
+
+#[test]
+fn every_requirement_plan_step_needs_an_opinion() {
+    let p = process("process_requirement_plan");
+    let data = form::validate_data(&p.form, &requirement_plan("no"), &staff()).unwrap();
+    let mut h = H::with_dir(p.def.clone(), directory());
+    h.inst = Instance::new(p.def.key.clone(), u("applicant"), staff());
+    let mut submit = h.command("applicant", Action::Submit { picks: BTreeMap::new() });
+    submit.form_patch = Some(data.as_object().unwrap().clone());
+    h.try_cmd(submit).unwrap();
+    let task = h.inst.pending_tasks().next().cloned().unwrap();
+    for comment in [None, Some("  ")] {
+        for action in [Action::Approve { task: task.id }, Action::Reject { task: task.id }] {
+            let mut cmd = h.command("head-of-jwc", action);
+            cmd.comment = comment.map(str::to_owned);
+            assert_eq!(h.try_cmd(cmd).unwrap_err(), tongban_engine::exec::ExecError::CommentRequired);
+        }
+    }
+    assert_eq!(h.inst.pending_tasks().count(), 1, "nothing changed");
+    let mut cmd = h.command("head-of-jwc", Action::Approve { task: task.id });
+    cmd.comment = Some("同意建设。".into());
+    h.try_cmd(cmd).unwrap();
+    assert_eq!(h.inst.pending_tasks().next().unwrap().node.as_str(), "applying_leader");
+}
+
+fn requirement_change() -> Value {
+    json!({
+        "requirement_number": "SW2026030200001",
+        "applying_department": "dept-jwc",
+        "change_content": "成绩证明增加英文版排名信息。",
+        "change_reason": "出国留学申请需要排名。",
+    })
+}
+
+#[test]
+fn a_requirement_change_is_assessed_before_it_is_approved() {
+    let p = process("process_requirement_change");
+    let assess = |feasibility: &str| Plan {
+        patches: BTreeMap::from([(
+            "assessment",
+            json!({ "feasibility": feasibility, "assessment": "改动表单与证照模板，约 3 个工作日。", "estimated_days": 3 }),
+        )]),
+        ..Plan::default()
+    };
+    let feasible = drive(&p, staff(), requirement_change(), &assess("feasible"));
+    assert_eq!(feasible.inst.status, InstanceStatus::Completed);
+    assert_eq!(feasible.handled(), ["applying_dept", "assessment", "it_leader"]);
+    assert_eq!(feasible.handlers, ids(&["head-of-jwc", "role-it_admin", "leader-of-process-dept"]));
+    let conditional = drive(&p, staff(), requirement_change(), &assess("conditional"));
+    assert_eq!(conditional.inst.status, InstanceStatus::Completed);
+
+    // Not feasible: the change is refused without going further.
+    let infeasible = drive(&p, staff(), requirement_change(), &assess("infeasible"));
+    assert_eq!(infeasible.inst.status, InstanceStatus::Rejected);
+    assert_eq!(infeasible.handled(), ["applying_dept", "assessment"]);
+    let finished = infeasible.history(HistoryAction::Finished);
+    assert_eq!(finished[0].node.as_ref().map(NodeId::as_str), Some("end_infeasible"));
+
+    // The assessment node requires its conclusion and text; the applicant cannot write them.
+    let node = p.def.node(&"assessment".into()).unwrap();
+    let data = form::validate_data(&p.form, &requirement_change(), &staff()).unwrap();
+    let missing: Vec<String> =
+        form::missing_required(&p.form, &node.field_access, &data, &staff()).into_iter().map(|v| v.field).collect();
+    assert_eq!(missing, ["feasibility", "assessment"]);
+    assert!(!p.def.start().unwrap().access("feasibility").is_editable());
+    assert_covered(&p, &[&feasible, &infeasible]);
 }

@@ -335,6 +335,23 @@ fn ids() {
 }
 
 #[test]
+fn several_departments() {
+    let many: Vec<String> = (0..21).map(|i| format!("d{i}")).collect();
+    run(
+        json!({ "type": "department", "multiple": true }),
+        true,
+        vec![
+            (json!(["d1", " d2 "]), Good(json!(["d1", "d2"]))),
+            (json!(["d1", "d1"]), Bad(C::DuplicateValue, "f")),
+            (json!(["d 1"]), Bad(C::InvalidId, "f")),
+            (json!("d1"), Bad(C::InvalidType, "f")),
+            (json!(many), Bad(C::TooManyValues, "f")),
+            (json!([]), Bad(C::Required, "f")),
+        ],
+    );
+}
+
+#[test]
 fn files() {
     run(
         json!({ "type": "file", "max_files": 2, "max_size_mb": 5, "accept": [".pdf", "image/*"] }),

@@ -203,7 +203,7 @@ fn references_list_every_id_with_its_field() {
         .map(|r| {
             let kind = match &r.field.kind {
                 FieldKind::User {} => "user",
-                FieldKind::Department {} => "department",
+                FieldKind::Department { .. } => "department",
                 FieldKind::Certificate { .. } => "certificate",
                 FieldKind::File { .. } => "file",
                 _ => "other",
@@ -231,4 +231,34 @@ fn accepted_file_types() {
     assert!(!file_accepted(&accept, "a.exe", "application/x-msdownload"));
     assert!(!file_accepted(&accept, "pdf", "imagex/png"));
     assert!(file_accepted(&[], "anything.bin", "application/octet-stream"));
+}
+
+#[test]
+fn a_node_can_require_fields_before_approval() {
+    use tongban_engine::form::{FieldAccess, missing_required};
+    let def: FormDefinition = serde_json::from_value(json!({ "fields": [
+        { "key": "verdict", "label": "结论", "kind": { "type": "radio", "options": [
+            { "value": "ok", "label": "可行" }, { "value": "no", "label": "不可行" } ] } },
+        { "key": "why", "label": "不可行原因", "kind": { "type": "textarea" }, "visible_if": "has(form.verdict) && form.verdict == 'no'" },
+        { "key": "note", "label": "备注", "kind": { "type": "text" } }
+    ] }))
+    .expect("form");
+    let access = BTreeMap::from([
+        ("verdict".to_owned(), FieldAccess::Required),
+        ("why".to_owned(), FieldAccess::Required),
+        ("note".to_owned(), FieldAccess::Editable),
+    ]);
+    let missing = |data: Value| -> Vec<String> {
+        missing_required(&def, &access, &data, &json!({})).into_iter().map(|v| v.field).collect()
+    };
+    // Empty: the conclusion is missing; the reason is hidden, so not required.
+    assert_eq!(missing(json!({})), ["verdict"]);
+    assert_eq!(missing(json!({ "verdict": "ok" })), Vec::<String>::new());
+    assert_eq!(missing(json!({ "verdict": "no" })), ["why"]);
+    assert_eq!(missing(json!({ "verdict": "no", "why": "   " })), ["why"]);
+    assert_eq!(missing(json!({ "verdict": "no", "why": "无接口" })), Vec::<String>::new());
+    // Required fields are editable: a patch may fill them in.
+    let merged = check_patch(&def, &access, &json!({}), json!({ "verdict": "ok" }).as_object().expect("o"), &json!({}));
+    assert_eq!(merged, Ok(json!({ "verdict": "ok" })));
+    assert!(FieldAccess::Required.is_editable() && !FieldAccess::ReadOnly.is_editable());
 }

@@ -159,6 +159,7 @@ fn each_rule_names_the_culprit() {
                         assignees: vec![],
                         mode: HandlingMode::Single,
                         auto_approve_if_same_handler: false,
+                        opinion_required: false,
                     },
                 );
                 b
@@ -175,6 +176,7 @@ fn each_rule_names_the_culprit() {
                         assignees: vec![users(&["x"])],
                         mode: HandlingMode::Parallel { completion: Completion::Percent(0) },
                         auto_approve_if_same_handler: false,
+                        opinion_required: false,
                     },
                 );
                 b

@@ -8,7 +8,6 @@ use super::state::{
     TaskStatus, UndoPoint, Wait,
 };
 use super::{Action, Event, ExecError, NotifyReason, ResubmitMode, ReturnTarget, SignerPosition};
-use crate::form::FieldAccess;
 use crate::model::{NodeKind, TaskId, UserId};
 
 pub(crate) fn dispatch(run: &mut Run<'_>) -> Result<(), ExecError> {
@@ -116,7 +115,7 @@ fn apply_patch(run: &mut Run<'_>, node: Option<&crate::model::NodeId>) -> Result
     if let Some(node) = node {
         let node = run.node(node)?;
         let editable = matches!(node.kind, NodeKind::UserTask { .. });
-        if let Some(field) = patch.keys().find(|k| !editable || node.access(k) != FieldAccess::Editable) {
+        if let Some(field) = patch.keys().find(|k| !editable || !node.access(k).is_editable()) {
             return Err(ExecError::FieldNotEditable(field.clone()));
         }
     }
@@ -202,6 +201,10 @@ fn withdraw(run: &mut Run<'_>) -> Result<(), ExecError> {
 
 /// Log a handler's action on a task, with the form patch applied.
 fn log_task_action(run: &mut Run<'_>, action: HistoryAction, task: &Task, extra: Value) -> Result<(), ExecError> {
+    let opinion_required = matches!(run.node(&task.node)?.kind, NodeKind::UserTask { opinion_required: true, .. });
+    if opinion_required && run.cmd.comment.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return Err(ExecError::CommentRequired);
+    }
     let (changed, detail) = apply_patch(run, Some(&task.node))?;
     let mut detail = if detail.is_null() { json!({}) } else { detail };
     if let Value::Object(extra) = extra {

@@ -33,11 +33,28 @@ pub struct Dir {
     pub positions: BTreeMap<String, Vec<UserId>>,
     pub dept_head: Vec<UserId>,
     pub counsellor: Vec<UserId>,
-    /// Supervising leader by department code ("" = the applicant's department).
+    /// Supervising leader by department key (see [`dept_keys`]).
     pub supervising: BTreeMap<String, UserId>,
+    /// Department head by department key (see [`dept_keys`]).
+    pub heads: BTreeMap<String, UserId>,
     /// Leader of each user.
     pub leaders: BTreeMap<UserId, UserId>,
     pub deputies: BTreeMap<UserId, UserId>,
+}
+
+/// The departments a rule means, as keys of [`Dir`]'s maps: "" for the applicant's, the code of
+/// a named one, "$process" for the process's, and the ids found in a department field.
+pub fn dept_keys(of: &LeaderOf, ctx: &ResolveContext<'_>) -> Vec<String> {
+    match of {
+        LeaderOf::ApplicantDepartment => vec![String::new()],
+        LeaderOf::Department(d) => vec![d.clone()],
+        LeaderOf::ProcessDepartment => vec!["$process".to_owned()],
+        LeaderOf::Field(k) => match ctx.form.get(k) {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        },
+    }
 }
 
 impl Directory for Dir {
@@ -51,11 +68,10 @@ impl Directory for Dir {
             AssigneeRule::ApplicantDepartmentHead => self.dept_head.clone(),
             AssigneeRule::ClassCounsellor => self.counsellor.clone(),
             AssigneeRule::SupervisingLeader { of } => {
-                let key = match of {
-                    LeaderOf::ApplicantDepartment => String::new(),
-                    LeaderOf::Department(d) => d.clone(),
-                };
-                self.supervising.get(&key).cloned().into_iter().collect()
+                dept_keys(of, ctx).iter().filter_map(|k| self.supervising.get(k)).cloned().collect()
+            }
+            AssigneeRule::DepartmentHead { of } => {
+                dept_keys(of, ctx).iter().filter_map(|k| self.heads.get(k)).cloned().collect()
             }
             AssigneeRule::PreviousHandlerLeader => {
                 ctx.previous_handler.and_then(|p| self.leaders.get(p)).cloned().into_iter().collect()
@@ -119,7 +135,10 @@ impl B {
         self.task(id, vec![users(who)], HandlingMode::Single)
     }
     pub fn task(self, id: &str, assignees: Vec<AssigneeRule>, mode: HandlingMode) -> B {
-        self.node(id, NodeKind::UserTask { assignees, mode, auto_approve_if_same_handler: false })
+        self.node(
+            id,
+            NodeKind::UserTask { assignees, mode, auto_approve_if_same_handler: false, opinion_required: false },
+        )
     }
     pub fn seq(self, id: &str, who: &[&str]) -> B {
         self.task(id, vec![users(who)], HandlingMode::Sequential)
