@@ -15,6 +15,7 @@ mod m20261128_000009_delivery;
 mod m20261128_000010_certificates;
 mod m20261128_000011_certificate_prefixes;
 mod m20261201_000012_archives;
+mod m20261202_000013_requirement_plans;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000010_certificates::Migration),
             Box::new(m20261128_000011_certificate_prefixes::Migration),
             Box::new(m20261201_000012_archives::Migration),
+            Box::new(m20261202_000013_requirement_plans::Migration),
         ]
     }
 }

@@ -165,6 +165,14 @@ const USERS: &[DemoUser] = &[
         roles: &[("handler", Scope::Department, None)],
     },
     DemoUser {
+        username: "cwc_head",
+        name: "冯财务",
+        kind: "staff",
+        number: "T8001",
+        dept: "cwc",
+        roles: &[("handler", Scope::Department, None)],
+    },
+    DemoUser {
         username: "dzb_admin",
         name: "党政办管理员",
         kind: "staff",
@@ -232,6 +240,7 @@ const POSITIONS: &[(&str, &str, Option<&str>, &str)] = &[
     ("vp_logistics", "supervising_leader", Some("hqbwc"), "分管后勤保卫副院长"),
     ("xgc_head", "department_head", Some("xgc"), "学生工作处处长"),
     ("jwc_head", "department_head", Some("jwc"), "教务处处长"),
+    ("cwc_head", "department_head", Some("cwc"), "财务处处长"),
     ("counsellor1", "counsellor", Some("hj2401"), "环境监测2401班辅导员"),
     ("counsellor2", "counsellor", Some("rj2402"), "软件技术2402班辅导员"),
 ];
@@ -356,7 +365,6 @@ const PROCESSES: &[&str] = &[
     include_str!("../demo/processes/student_leave.json"),
     include_str!("../demo/processes/seal_application.json"),
     include_str!("../demo/processes/meeting_room_booking.json"),
-    include_str!("../demo/processes/process_requirement_plan.json"),
 ];
 
 /// Create the demo processes, each with version 1 online.

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod builtin;
 pub mod config;
 pub mod db;
 pub mod demo;

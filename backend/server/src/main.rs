@@ -118,6 +118,13 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             println!("created administrator {username} ({id})");
+            // The built-in processes wait for their first administrator.
+            let installed = tongban_server::builtin::install(&db).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            if installed > 0 {
+                println!(
+                    "installed {installed} built-in processes and guides (网上办事流程建设需求计划审批, 需求变更申请)"
+                );
+            }
             db.close().await?;
         }
         Command::Keys { action: KeysAction::List } => {

@@ -176,6 +176,14 @@ impl Principal {
         })
     }
 
+    /// Whether `p` is held for `department` itself — through a grant scoped to that department (or
+    /// one above it) — as its own administrators hold it, rather than college-wide.
+    pub fn holds_for_department(&self, p: Permission, department: Uuid) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.permission == p && g.scope == Scope::Department && g.departments.contains(&department))
+    }
+
     /// Object-level check: 403 when `p` is held but does not reach `t`, and 403 when not held.
     pub fn require_on(&self, p: Permission, t: Target) -> AppResult<()> {
         if self.can_on(p, t) { Ok(()) } else { Err(AppError::forbidden()) }

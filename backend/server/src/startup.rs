@@ -40,6 +40,10 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Db> {
     if settings.demo && crate::demo::seed(&db).await? {
         tracing::info!("demo college created; every demo account uses the password {}", crate::demo::DEMO_PASSWORD);
     }
+    let installed = crate::builtin::install(&db).await?;
+    if installed > 0 {
+        tracing::info!(installed, "built-in processes and guides installed");
+    }
     Ok(db)
 }
 

@@ -38,6 +38,10 @@ pub struct TaskView {
     pub node_id: String,
     /// The node's name.
     pub node_name: String,
+    /// The node asks for an opinion (意见) to approve, reject or return.
+    pub opinion_required: bool,
+    /// Fields the node requires filled in before approving (节点必填).
+    pub required_fields: Vec<String>,
     /// Who must act (`null` for an unclaimed group task).
     pub assignee_id: Option<Uuid>,
     /// Whom it was meant for when it went to someone else.
@@ -148,6 +152,19 @@ pub struct AffairView {
     pub is_test: bool,
     /// The form data (fields hidden from the caller removed).
     pub form: serde_json::Value,
+    /// The definition of the fields the caller may see (labels, kinds, options, conditions), in
+    /// order.
+    #[schema(value_type = crate::dto::definition::FormDefinitionDoc)]
+    pub form_definition: serde_json::Value,
+    /// What the caller may do with each of those fields now: what the node of their pending
+    /// task allows (`editable`, `required`), for the applicant of a returned affair what the start
+    /// allows, else `read_only`.
+    #[schema(value_type = std::collections::BTreeMap<String, crate::dto::definition::FieldAccessDoc>)]
+    pub field_access: std::collections::BTreeMap<String, tongban_engine::form::FieldAccess>,
+    /// Names of the users the form shows (user fields).
+    pub people: Vec<PersonRef>,
+    /// Names of the departments the form shows (department fields).
+    pub departments: Vec<crate::dto::common::DepartmentRef>,
     /// Tasks, oldest first.
     pub tasks: Vec<TaskView>,
     /// Every action, in order.
@@ -466,6 +483,61 @@ pub struct TaskActionRequest {
     #[validate(length(max = 50))]
     #[serde(default)]
     pub user_ids: Vec<Uuid>,
+    /// The affair's `version` as read: when sent, a changed affair gets 409 `version_conflict`
+    /// instead of the action (the task itself being handled meanwhile is always 409
+    /// `task_already_handled`).
+    pub version: Option<i32>,
+}
+
+/// `GET /application-forms` parameters: exactly one of a guide (its linked process) or a process key.
+#[derive(Debug, Deserialize, IntoParams, Validate)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationFormQuery {
+    /// A published guide with online applying.
+    pub guide_id: Option<Uuid>,
+    /// A process key.
+    #[validate(length(min = 1, max = 64))]
+    pub process_key: Option<String>,
+}
+
+/// A pick the applicant makes at submission (发起人自选): who handles a node.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickView {
+    /// The key to send in `picks`.
+    pub key: String,
+    /// The node the picked users handle.
+    pub node_id: String,
+    /// Its name, as the label of the pick.
+    pub node_name: String,
+    /// Several people may be picked (the node is a countersign or sequential).
+    pub multiple: bool,
+}
+
+/// What an applicant needs to apply (`POST /affairs`): the form of the version they would start
+/// on — a trial version they test, else the online one — what they fill in, and their picks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationForm {
+    /// The process.
+    pub process_id: Uuid,
+    /// Its key.
+    pub process_key: String,
+    /// Its name.
+    pub process_name: String,
+    /// The guide asked about, if any.
+    pub guide_id: Option<Uuid>,
+    /// The version a new affair starts on.
+    pub version: i32,
+    /// That version is a trial run (试运行) the caller tests.
+    pub is_test: bool,
+    /// The form.
+    #[schema(value_type = crate::dto::definition::FormDefinitionDoc)]
+    pub form: serde_json::Value,
+    /// What the applicant may fill in (the start node's field access; unlisted fields are filled
+    /// by handlers later).
+    #[schema(value_type = std::collections::BTreeMap<String, crate::dto::definition::FieldAccessDoc>)]
+    pub field_access: std::collections::BTreeMap<String, tongban_engine::form::FieldAccess>,
+    /// The handlers the applicant picks.
+    pub picks: Vec<PickView>,
 }
 
 /// `POST /affairs/{id}/resubmit`.

@@ -42,3 +42,12 @@ impl PageQuery {
         self.page_size.unwrap_or(20)
     }
 }
+
+/// A department by id and name.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DepartmentRef {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Name.
+    pub name: String,
+}

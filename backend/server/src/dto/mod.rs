@@ -41,10 +41,12 @@ pub mod auth;
 pub mod calendar;
 pub mod certificate;
 pub mod common;
+pub mod definition;
 pub mod draft;
 pub mod hall;
 pub mod org;
 pub mod process;
+pub mod requirement;
 pub mod search;
 
 /// The OpenAPI schema of a closed set of string codes.

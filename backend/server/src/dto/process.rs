@@ -51,6 +51,8 @@ pub struct ProcessDetail {
     pub versions: Vec<VersionView>,
     /// The draft checked as it was saved: graph, conditions, assignee rules, form and references.
     pub validation: ValidationReport,
+    /// The requirement plan the process was built from, with its change requests.
+    pub requirement_plan: Option<crate::dto::requirement::PlanRef>,
 }
 
 /// A published version.
@@ -129,7 +131,7 @@ pub struct UpdateProcess {
 }
 
 /// One problem found by validation.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DefinitionProblem {
     /// `definition` or `form`.
     pub part: String,

@@ -6,12 +6,12 @@ use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{Auth, ValidJson, ValidQuery};
+use super::extract::{Auth, MaybeAuth, ValidJson, ValidQuery};
 use super::problem::Problem;
 use crate::dto::affair::{
-    AffairQuery, AffairSummary, AffairView, BatchApproveRequest, BatchItemResult, CreateAffair, MessageView,
-    NoteRequest, PostMessage, RatingRequest, RatingView, ResubmitRequest, TaskActionRequest, TaskCounts, TaskListItem,
-    TaskQuery,
+    AffairQuery, AffairSummary, AffairView, ApplicationForm, ApplicationFormQuery, BatchApproveRequest,
+    BatchItemResult, CreateAffair, MessageView, NoteRequest, PostMessage, RatingRequest, RatingView, ResubmitRequest,
+    TaskActionRequest, TaskCounts, TaskListItem, TaskQuery,
 };
 use crate::dto::common::{Page, PageQuery};
 use crate::error::AppError;
@@ -19,7 +19,8 @@ use crate::services::{affairs, messages};
 use crate::state::AppState;
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_affair)
+    cfg.service(application_form)
+        .service(create_affair)
         .service(list_affairs)
         .service(get_affair)
         .service(withdraw_affair)
@@ -57,6 +58,29 @@ pub(super) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppEr
 
 pub(super) fn respond(status: u16, body: Value) -> HttpResponse {
     HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK)).json(body)
+}
+
+/// The form to apply with (`POST /affairs`): of the version a new affair would start on — for a
+/// signed-in tester the trial version they test, else the online one — with what the applicant
+/// fills in and the handlers they pick. Public: anyone may read what a service asks for.
+#[utoipa::path(
+    tag = "affairs",
+    params(ApplicationFormQuery),
+    responses(
+        (status = 200, description = "The form", body = ApplicationForm),
+        (status = 400, description = "Not exactly one of guide_id and process_key, or no such guide or process", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "An invalid token was sent", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not open for applications", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/application-forms")]
+async fn application_form(
+    st: web::Data<AppState>,
+    auth: MaybeAuth,
+    q: ValidQuery<ApplicationFormQuery>,
+) -> Result<web::Json<ApplicationForm>, AppError> {
+    let p = auth.0.as_ref().map(|a| &a.principal);
+    Ok(web::Json(affairs::application_form(&st, p, &q.0).await?))
 }
 
 /// Apply: validate the form against the published version and submit. With `Idempotency-Key`, a

@@ -26,6 +26,7 @@ pub mod positions;
 pub mod problem;
 pub mod processes;
 pub mod progress;
+pub mod requirements;
 pub mod roles;
 pub mod search;
 pub mod spa;
@@ -50,6 +51,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(roles::configure)
             .configure(positions::configure)
             .configure(processes::configure)
+            .configure(requirements::configure)
             .configure(affairs::configure)
             .configure(drafts::configure)
             .configure(attachments::configure)
@@ -99,6 +101,7 @@ impl Modify for SecurityAddon {
         (name = "roles", description = "Roles and permissions"),
         (name = "positions", description = "Positions: 院长, 书记, 分管院领导, heads, 辅导员"),
         (name = "processes", description = "Process definitions, versions, lifecycle and BPMN"),
+        (name = "requirement-plans", description = "Requests to build online processes (网上办事流程建设需求计划): approval, build, trial, online, change requests"),
         (name = "affairs", description = "Applying and following affairs"),
         (name = "tasks", description = "To-do lists and handling actions"),
         (name = "absences", description = "Out-of-office delegation (代理) and hand-over (离职交接)"),

@@ -6,6 +6,7 @@
 
 pub mod certificate;
 pub mod read;
+pub mod requirement;
 pub mod summary;
 
 mod text;

@@ -424,6 +424,7 @@ pub async fn handover(
             return_to: None,
             target_node_id: None,
             user_ids: vec![req.to_user_id],
+            version: None,
         };
         // An administrator of the process transfers it; otherwise (or when the administrator may
         // not see the affair) the leaving user hands over their own task.

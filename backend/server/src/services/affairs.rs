@@ -1,7 +1,7 @@
 //! Affairs and tasks: starting an affair on a published version, every handling action through
 //! the engine, in one transaction each, with optimistic concurrency and idempotency keys.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::ExprTrait;
@@ -17,20 +17,20 @@ use tongban_engine::exec::{
     TaskKind, execute,
 };
 use tongban_engine::form::{self, FieldAccess, FormDefinition};
-use tongban_engine::model::{NodeId, ProcessDefinition, TaskId, UserId};
+use tongban_engine::model::{NodeId, NodeKind, ProcessDefinition, TaskId, UserId};
 use uuid::Uuid;
 
 use super::directory::{Needs, OrgDirectory, all_active, collect_ids};
 use super::{like_pattern, unique_to_conflict};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::affair::{
-    AffairQuery, AffairScope, AffairSort, AffairSummary, AffairView, BatchApproveRequest, BatchItemResult,
-    CreateAffair, HistoryView, MaterialGroup, NoteRequest, PersonRef, RatingRequest, RatingView, ResubmitRequest,
-    ReturnTo, TaskAction, TaskActionRequest, TaskCounts, TaskListItem, TaskListStatus, TaskQuery, TaskSort, TaskView,
-    TimelineNode, TimelineRecord,
+    AffairQuery, AffairScope, AffairSort, AffairSummary, AffairView, ApplicationForm, ApplicationFormQuery,
+    BatchApproveRequest, BatchItemResult, CreateAffair, HistoryView, MaterialGroup, NoteRequest, PersonRef, PickView,
+    RatingRequest, RatingView, ResubmitRequest, ReturnTo, TaskAction, TaskActionRequest, TaskCounts, TaskListItem,
+    TaskListStatus, TaskQuery, TaskSort, TaskView, TimelineNode, TimelineRecord,
 };
 use crate::dto::attachment::AttachmentView;
-use crate::dto::common::{Page, PageQuery};
+use crate::dto::common::{DepartmentRef, Page, PageQuery};
 use crate::dto::process::VersionStatus;
 use crate::entity::{
     affair, affair_draft, affair_rating, department, file, guide, idempotency_key, notification, process,
@@ -38,7 +38,7 @@ use crate::entity::{
 };
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
 use crate::policy::{DataScope, Permission, Principal, Target};
-use crate::services::{attachments, calendar, certificates, notifications, progress};
+use crate::services::{attachments, calendar, certificates, notifications, progress, requirements};
 use crate::state::AppState;
 use crate::time::now;
 
@@ -290,18 +290,77 @@ fn field_violations(v: Vec<form::FieldViolation>, prefix: &str) -> AppError {
     )
 }
 
+/// The users and departments a form names must exist, and the users be active accounts.
+async fn check_org_refs<C: ConnectionTrait>(
+    db: &C,
+    form_def: &FormDefinition,
+    data: &Value,
+    prefix: &str,
+) -> AppResult<()> {
+    let mut users: Vec<(String, Option<Uuid>)> = Vec::new();
+    let mut depts: Vec<(String, Option<Uuid>)> = Vec::new();
+    for r in form::references(form_def, data) {
+        match r.field.kind {
+            form::FieldKind::User {} => users.push((r.path, r.id.parse().ok())),
+            form::FieldKind::Department { .. } => depts.push((r.path, r.id.parse().ok())),
+            _ => {}
+        }
+    }
+    let mut errors = Vec::new();
+    if !users.is_empty() {
+        let found: HashSet<Uuid> = user::Entity::find()
+            .filter(user::Column::Id.is_in(users.iter().filter_map(|u| u.1)))
+            .filter(user::Column::Status.eq("active"))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        for (path, id) in &users {
+            if !id.is_some_and(|i| found.contains(&i)) {
+                let msg = Msg::new("所选人员不存在或已停用", "No such active user");
+                errors.push(FieldError::new(format!("{prefix}{path}"), "not_found", msg));
+            }
+        }
+    }
+    if !depts.is_empty() {
+        let found: HashSet<Uuid> = department::Entity::find()
+            .filter(department::Column::Id.is_in(depts.iter().filter_map(|d| d.1)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        for (path, id) in &depts {
+            if !id.is_some_and(|i| found.contains(&i)) {
+                errors.push(FieldError::new(
+                    format!("{prefix}{path}"),
+                    "not_found",
+                    Msg::new("部门不存在", "No such department"),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(AppError::fields(errors)) }
+}
+
 /// The version a user starts on: a trial version they test, else the online one.
-async fn start_version(st: &AppState, p: &Principal, process_id: Uuid) -> AppResult<(process_version::Model, bool)> {
+async fn start_version(
+    st: &AppState,
+    user: Option<Uuid>,
+    process_id: Uuid,
+) -> AppResult<(process_version::Model, bool)> {
     let versions = process_version::Entity::find()
         .filter(process_version::Column::ProcessId.eq(process_id))
         .filter(process_version::Column::Status.is_in([VersionStatus::Trial.as_str(), VersionStatus::Online.as_str()]))
         .order_by_desc(process_version::Column::Number)
         .all(st.db.conn())
         .await?;
-    let me = json!(p.user_id.to_string());
-    if let Some(v) = versions
-        .iter()
-        .find(|v| v.status == VersionStatus::Trial.as_str() && v.testers.as_array().is_some_and(|t| t.contains(&me)))
+    let me = user.map(|u| json!(u.to_string()));
+    if let Some(me) = &me
+        && let Some(v) = versions
+            .iter()
+            .find(|v| v.status == VersionStatus::Trial.as_str() && v.testers.as_array().is_some_and(|t| t.contains(me)))
     {
         return Ok((v.clone(), true));
     }
@@ -397,6 +456,46 @@ pub(crate) async fn resolve_source<C: ConnectionTrait>(
     }
 }
 
+/// What an applicant needs to apply: the form of the version they would start on (a trial
+/// version they test, else the online one), what they fill in, and the handlers they pick.
+pub async fn application_form(
+    st: &AppState,
+    p: Option<&Principal>,
+    q: &ApplicationFormQuery,
+) -> AppResult<ApplicationForm> {
+    let (proc, guide_id) = resolve_source(st.db.conn(), q.process_key.as_deref(), q.guide_id).await?;
+    let (version, is_test) = start_version(st, p.map(|p| p.user_id), proc.id).await?;
+    let def: ProcessDefinition = serde_json::from_value(version.definition.clone()).map_err(internal)?;
+    let mut picks: Vec<PickView> = Vec::new();
+    for n in &def.nodes {
+        if let NodeKind::UserTask { assignees, mode, .. } = &n.kind {
+            for r in assignees {
+                if let tongban_engine::model::AssigneeRule::ApplicantPicks { key } = r
+                    && !picks.iter().any(|pk| &pk.key == key)
+                {
+                    picks.push(PickView {
+                        key: key.clone(),
+                        node_id: n.id.to_string(),
+                        node_name: n.name.clone(),
+                        multiple: !matches!(mode, tongban_engine::model::HandlingMode::Single),
+                    });
+                }
+            }
+        }
+    }
+    Ok(ApplicationForm {
+        process_id: proc.id,
+        process_key: proc.key,
+        process_name: proc.name,
+        guide_id,
+        version: version.number,
+        is_test,
+        form: version.form,
+        field_access: def.start().map(|s| s.field_access.clone()).unwrap_or_default(),
+        picks,
+    })
+}
+
 /// Apply for a service: validate the form, start the affair and submit it, in one transaction.
 pub async fn create(
     st: &AppState,
@@ -442,7 +541,7 @@ pub(crate) async fn submit_new(
     idempotency: Option<(&str, &str)>,
 ) -> AppResult<(u16, Value)> {
     let NewAffair { process: proc, guide_id, form: form_value, picks: req_picks, draft } = app;
-    let (version, is_test) = start_version(st, p, proc.id).await?;
+    let (version, is_test) = start_version(st, Some(p.user_id), proc.id).await?;
     let def: ProcessDefinition = serde_json::from_value(version.definition.clone()).map_err(internal)?;
     let form_def: FormDefinition = serde_json::from_value(version.form.clone()).map_err(internal)?;
     let me = user::Entity::find_by_id(p.user_id).one(st.db.conn()).await?.ok_or_else(AppError::not_found)?;
@@ -485,6 +584,7 @@ pub(crate) async fn submit_new(
     let id = Uuid::now_v7();
     attachments::bind(&*txn, &form_def, &out.instance.form, p.user_id, id).await?;
     certificates::check_materials(&*txn, &form_def, &out.instance.form, p.user_id).await?;
+    check_org_refs(&*txn, &form_def, &out.instance.form, "form.").await?;
     let number = next_number(&*txn).await?;
     let row = affair::ActiveModel {
         id: Set(id),
@@ -509,6 +609,8 @@ pub(crate) async fn submit_new(
     .await?;
     sync_tasks(&*txn, id, None, &out.instance, &def).await?;
     enqueue(&*txn, id, &out.events).await?;
+    let change = requirements::Change { affair: &row, process: &proc, def: &def, before: None, after: &out.instance };
+    requirements::after_command(&*txn, st, p, &change).await?;
     let aref = notifications::AffairRef { id, number: &row.number, title: &row.title };
     notifications::submitted(&*txn, p.user_id, &aref).await?;
     notifications::from_events(&*txn, &aref, &out.instance, &def, &out.events, &task_ids(&*txn, id).await?).await?;
@@ -574,6 +676,7 @@ async fn run(
             // Files newly named by the corrected form or the handler's patch must be the actor's.
             attachments::bind(&*txn, &l.form, &out.instance.form, p.user_id, affair_id).await?;
             certificates::check_materials(&*txn, &l.form, &out.instance.form, l.affair.applicant_id).await?;
+            check_org_refs(&*txn, &l.form, &out.instance.form, "form.").await?;
         }
         let updated = affair::Entity::update_many()
             .col_expr(affair::Column::State, Expr::value(serde_json::to_value(&out.instance).map_err(internal)?))
@@ -594,6 +697,20 @@ async fn run(
         }
         sync_tasks(&*txn, affair_id, Some(&l.instance), &out.instance, &l.def).await?;
         enqueue(&*txn, affair_id, &out.events).await?;
+        let mut row = l.affair.clone();
+        row.status = status_of(&out.instance).to_owned();
+        row.version = row.version.saturating_add(1);
+        row.due_at = out.instance.due_at;
+        row.submitted_at = out.instance.submitted_at;
+        row.finished_at = out.instance.finished_at;
+        let change = requirements::Change {
+            affair: &row,
+            process: &l.process,
+            def: &l.def,
+            before: Some(&l.instance),
+            after: &out.instance,
+        };
+        requirements::after_command(&*txn, st, p, &change).await?;
         let aref = notifications::AffairRef { id: affair_id, number: &l.affair.number, title: &l.affair.title };
         let ids = task_ids(&*txn, affair_id).await?;
         notifications::from_events(&*txn, &aref, &out.instance, &l.def, &out.events, &ids).await?;
@@ -605,12 +722,6 @@ async fn run(
                 .after(&json!({ "status": status_of(&out.instance), "action": action, "comment": comment })),
         )
         .await?;
-        let mut row = l.affair.clone();
-        row.status = status_of(&out.instance).to_owned();
-        row.version = row.version.saturating_add(1);
-        row.due_at = out.instance.due_at;
-        row.submitted_at = out.instance.submitted_at;
-        row.finished_at = out.instance.finished_at;
         let view = view_of(&*txn, &st.signing, p, &row, &l.process, &l.version, &out.instance, &l.def, &l.form).await?;
         let body = serde_json::to_value(&view).map_err(internal)?;
         if let Some((key, hash)) = idempotency {
@@ -636,7 +747,7 @@ fn supervises(p: &Principal, a: &affair::Model, proc: &process::Model) -> bool {
 
 /// Whether the caller may see the affair: the applicant, anyone who has or had a task on it (or
 /// could claim one), anyone it was copied to (抄送), and its supervisors.
-async fn can_view<C: ConnectionTrait>(
+pub(crate) async fn can_view<C: ConnectionTrait>(
     db: &C,
     p: &Principal,
     a: &affair::Model,
@@ -720,6 +831,15 @@ fn task_view(affair_id: Uuid, t: &Task, ids: &HashMap<i32, Uuid>, def: &ProcessD
         affair_id,
         node_id: t.node.to_string(),
         node_name: def.node(&t.node).map(|n| n.name.clone()).unwrap_or_default(),
+        opinion_required: def
+            .node(&t.node)
+            .is_some_and(|n| matches!(n.kind, NodeKind::UserTask { opinion_required: true, .. })),
+        required_fields: def
+            .node(&t.node)
+            .map(|n| {
+                n.field_access.iter().filter(|(_, a)| **a == FieldAccess::Required).map(|(k, _)| k.clone()).collect()
+            })
+            .unwrap_or_default(),
         assignee_id: t.assignee.as_ref().and_then(parse_uid),
         original_assignee_id: t.original_assignee.as_ref().and_then(parse_uid),
         status: lower(&t.status),
@@ -743,8 +863,21 @@ fn visible_form(
     def: &ProcessDefinition,
     form_def: &FormDefinition,
 ) -> (Value, bool) {
+    let (access, full) = visibility(p, a, proc, i, def, form_def);
+    if full { (i.form.clone(), true) } else { (form::redact(form_def, &access, &i.form), false) }
+}
+
+/// Per field, what the caller sees (see [`visible_form`]), and whether they see everything.
+fn visibility(
+    p: &Principal,
+    a: &affair::Model,
+    proc: &process::Model,
+    i: &Instance,
+    def: &ProcessDefinition,
+    form_def: &FormDefinition,
+) -> (BTreeMap<String, FieldAccess>, bool) {
     if a.applicant_id == p.user_id || supervises(p, a, proc) {
-        return (i.form.clone(), true);
+        return (form_def.fields.iter().map(|f| (f.key.clone(), FieldAccess::ReadOnly)).collect(), true);
     }
     let me = uid(p.user_id);
     let mine: Vec<&Task> = i
@@ -776,7 +909,58 @@ fn visible_form(
         }
         access
     };
-    (form::redact(form_def, &access, &i.form), false)
+    (access, false)
+}
+
+/// The definition of the fields shown, what the caller may do with each now, and the names of
+/// the people and departments the shown form names.
+async fn form_for_caller<C: ConnectionTrait>(
+    db: &C,
+    p: &Principal,
+    shown: &Value,
+    seen: &BTreeMap<String, FieldAccess>,
+    i: &Instance,
+    def: &ProcessDefinition,
+    form_def: &FormDefinition,
+) -> AppResult<(Value, BTreeMap<String, FieldAccess>, Vec<PersonRef>, Vec<DepartmentRef>)> {
+    let me = uid(p.user_id);
+    let acting = i.pending_tasks().find(|t| t.assignee.as_ref() == Some(&me)).and_then(|t| def.node(&t.node));
+    let correcting = (i.applicant == me && i.status == InstanceStatus::Returned).then(|| def.start()).flatten();
+    let fields: Vec<form::FieldDef> = form_def
+        .fields
+        .iter()
+        .filter(|f| seen.get(&f.key).is_some_and(|a| *a != FieldAccess::Hidden))
+        .cloned()
+        .collect();
+    let access = fields
+        .iter()
+        .map(|f| {
+            let a = match acting.or(correcting) {
+                Some(n) if n.access(&f.key).is_editable() => n.access(&f.key),
+                _ => FieldAccess::ReadOnly,
+            };
+            (f.key.clone(), a)
+        })
+        .collect();
+    let definition = serde_json::to_value(FormDefinition { fields }).map_err(internal)?;
+    let (mut users, mut depts) = (BTreeSet::new(), BTreeSet::new());
+    for r in form::references(form_def, shown) {
+        match r.field.kind {
+            form::FieldKind::User {} => users.extend(r.id.parse::<Uuid>().ok()),
+            form::FieldKind::Department { .. } => depts.extend(r.id.parse::<Uuid>().ok()),
+            _ => {}
+        }
+    }
+    let people_names = names(db, users.iter().copied()).await?;
+    let people = users.iter().filter_map(|u| Some(PersonRef { id: *u, name: people_names.get(u)?.clone() })).collect();
+    let departments = department::Entity::find()
+        .filter(department::Column::Id.is_in(depts))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| DepartmentRef { id: d.id, name: d.name })
+        .collect();
+    Ok((definition, access, people, departments))
 }
 
 /// Whether the caller may read an attached file: they may see the affair and, unless they see the
@@ -893,7 +1077,10 @@ async fn view_of<C: ConnectionTrait>(
     let ids = task_ids(db, a.id).await?;
     let me = uid(p.user_id);
     let is_applicant = a.applicant_id == p.user_id;
-    let (form, _) = visible_form(p, a, proc, i, def, form_def);
+    let (seen, full) = visibility(p, a, proc, i, def, form_def);
+    let form = if full { i.form.clone() } else { form::redact(form_def, &seen, &i.form) };
+    let (form_definition, field_access, form_people, form_departments) =
+        form_for_caller(db, p, &form, &seen, i, def, form_def).await?;
     let files = attachments::of_affair(db, a.id).await?;
     let rating = affair_rating::Entity::find().filter(affair_rating::Column::AffairId.eq(a.id)).one(db).await?;
     let people = std::iter::once(a.applicant_id)
@@ -946,6 +1133,10 @@ async fn view_of<C: ConnectionTrait>(
         materials: materials(form_def, &form, &files),
         certificates: certificates::materials_of(db, signing, form_def, &form, a.applicant_id).await?,
         form,
+        form_definition,
+        field_access,
+        people: form_people,
+        departments: form_departments,
         tasks: i.tasks.iter().map(|t| task_view(a.id, t, &ids, def)).collect(),
         history: i
             .history
@@ -1288,6 +1479,9 @@ pub async fn act(
         {
             return Err(AppError::code(ErrorCode::TaskAlreadyHandled));
         }
+        if req_ref.version.is_some_and(|v| v != l.affair.version) {
+            return Err(AppError::stale());
+        }
         let action = match req_ref.action {
             TaskAction::Approve => Action::Approve { task: seq },
             TaskAction::Reject => Action::Reject { task: seq },
@@ -1326,20 +1520,27 @@ pub async fn act(
         };
         // Values of editable fields are checked against the form; which fields are editable is
         // the engine's decision.
-        let patch = match &req_ref.form_patch {
-            Some(patch) => {
-                let node = l.instance.task(seq).and_then(|t| l.def.node(&t.node));
-                let access = node.map(|n| n.field_access.clone()).unwrap_or_default();
-                if let Err(v) =
-                    form::check_patch(&l.form, &access, &l.instance.form, patch, &l.instance.applicant_attrs)
-                    && v.iter().any(|f| lower(&f.code) != "field_not_editable")
-                {
+        let node = l.instance.task(seq).and_then(|t| l.def.node(&t.node));
+        let access = node.map(|n| n.field_access.clone()).unwrap_or_default();
+        let attrs = &l.instance.applicant_attrs;
+        let (patch, merged) = match &req_ref.form_patch {
+            Some(patch) => match form::check_patch(&l.form, &access, &l.instance.form, patch, attrs) {
+                Ok(merged) => (Some(patch.clone()), Some(merged)),
+                Err(v) if v.iter().any(|f| lower(&f.code) != "field_not_editable") => {
                     return Err(field_violations(v, "form_patch."));
                 }
-                Some(patch.clone())
-            }
-            None => None,
+                Err(_) => (Some(patch.clone()), None),
+            },
+            None => (None, None),
         };
+        // An approval fills in every field the node requires (节点必填).
+        if req_ref.action == TaskAction::Approve {
+            let data = merged.as_ref().unwrap_or(&l.instance.form);
+            let missing = form::missing_required(&l.form, &access, data, attrs);
+            if !missing.is_empty() {
+                return Err(field_violations(missing, "form_patch."));
+            }
+        }
         Ok((action, patch))
     };
     let audit_action = match req.action {
@@ -1375,6 +1576,7 @@ pub async fn batch_approve(
             return_to: None,
             target_node_id: None,
             user_ids: Vec::new(),
+            version: None,
         };
         match act(st, p, ctx, id, action, None).await {
             Ok(_) => out.push(BatchItemResult { task_id: id, ok: true, code: None }),

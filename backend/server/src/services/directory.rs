@@ -240,6 +240,23 @@ impl OrgDirectory {
         }
     }
 
+    /// The departments a rule means, in the order the form lists them.
+    fn departments(&self, of: &LeaderOf, ctx: &ResolveContext<'_>, applicant_dept: Option<Uuid>) -> Vec<Uuid> {
+        match of {
+            LeaderOf::ApplicantDepartment => applicant_dept.into_iter().collect(),
+            LeaderOf::Department(code) => self.codes.get(code).copied().into_iter().collect(),
+            LeaderOf::ProcessDepartment => self.process_department.into_iter().collect(),
+            LeaderOf::Field(key) => {
+                let ids: Vec<&str> = match ctx.form.get(key) {
+                    Some(serde_json::Value::String(s)) => vec![s.as_str()],
+                    Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect(),
+                    _ => Vec::new(),
+                };
+                ids.into_iter().filter_map(|s| s.parse().ok()).filter(|d| self.parents.contains_key(d)).collect()
+            }
+        }
+    }
+
     fn applicant_department(ctx: &ResolveContext<'_>) -> Option<Uuid> {
         ctx.applicant_attrs.get("department_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok())
     }
@@ -289,12 +306,16 @@ impl Directory for OrgDirectory {
                 if school_wide.is_empty() { self.nearest(kind, applicant_dept) } else { school_wide }
             }
             AssigneeRule::ApplicantDepartmentHead => self.nearest("department_head", applicant_dept),
-            AssigneeRule::SupervisingLeader { of: LeaderOf::ApplicantDepartment } => {
-                self.nearest("supervising_leader", applicant_dept)
-            }
-            AssigneeRule::SupervisingLeader { of: LeaderOf::Department(code) } => {
-                self.nearest("supervising_leader", self.codes.get(code).copied())
-            }
+            AssigneeRule::DepartmentHead { of } => self
+                .departments(of, ctx, applicant_dept)
+                .into_iter()
+                .flat_map(|d| self.nearest("department_head", Some(d)))
+                .collect(),
+            AssigneeRule::SupervisingLeader { of } => self
+                .departments(of, ctx, applicant_dept)
+                .into_iter()
+                .flat_map(|d| self.nearest("supervising_leader", Some(d)))
+                .collect(),
             AssigneeRule::ClassCounsellor => match applicant_dept {
                 Some(d) => self
                     .positions

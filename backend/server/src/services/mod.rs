@@ -23,6 +23,7 @@ pub mod notifications;
 pub mod positions;
 pub mod processes;
 pub mod progress;
+pub mod requirements;
 pub mod roles;
 pub mod search;
 pub mod storage;

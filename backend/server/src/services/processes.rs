@@ -8,7 +8,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
 use tongban_engine::form::{FieldKind, FormDefinition};
-use tongban_engine::model::{AssigneeRule, NodeKind, ProcessDefinition};
+use tongban_engine::model::{AssigneeRule, LeaderOf, NodeKind, ProcessDefinition};
 use uuid::Uuid;
 
 use super::unique_to_conflict;
@@ -108,6 +108,7 @@ async fn detail<C: ConnectionTrait>(db: &C, p: process::Model) -> AppResult<Proc
         summary: summary(&p, &versions),
         versions: versions.iter().map(version_view).collect(),
         validation: check(&p.draft, &p.draft_form),
+        requirement_plan: crate::services::requirements::plan_ref(db, p.id).await?,
         draft: p.draft,
         draft_form: p.draft_form,
     })
@@ -132,7 +133,7 @@ fn parse_form(v: &Value) -> AppResult<FormDefinition> {
     })
 }
 
-fn skeleton(key: &str, name: &str, admin: Uuid) -> Value {
+pub(crate) fn skeleton(key: &str, name: &str, admin: Uuid) -> Value {
     json!({
         "key": key, "name": name,
         "nodes": [
@@ -145,7 +146,7 @@ fn skeleton(key: &str, name: &str, admin: Uuid) -> Value {
 }
 
 /// Keep the definition's key and name equal to the process's.
-fn normalise(mut def: ProcessDefinition, key: &str, name: &str) -> AppResult<Value> {
+pub(crate) fn normalise(mut def: ProcessDefinition, key: &str, name: &str) -> AppResult<Value> {
     def.key = key.to_owned();
     def.name = name.to_owned();
     serde_json::to_value(&def).map_err(|e| AppError::Internal(e.into()))
@@ -301,6 +302,7 @@ pub fn check(definition: &Value, form: &Value) -> ValidationReport {
         }
     }
     if let (Some(def), Some(form)) = (&def, &form) {
+        problems.extend(crate::builtin::contract_problems(def, form));
         for n in &def.nodes {
             for key in n.field_access.keys() {
                 if form.field(key).is_none() {
@@ -320,18 +322,26 @@ pub fn check(definition: &Value, form: &Value) -> ValidationReport {
                 _ => &[],
             };
             for r in rules {
-                if let AssigneeRule::FormField { field } = r {
-                    let ok = form.field(field).is_some_and(|f| matches!(f.kind, FieldKind::User { .. }));
-                    if !ok {
-                        problems.push(problem(
-                            "definition",
-                            "assignee_field".into(),
-                            Some(n.id.to_string()),
-                            None,
-                            Some(field.clone()),
-                            format!("assignees come from `{field}`, which is not a user field of the form"),
-                        ));
-                    }
+                let (field, wanted) = match r {
+                    AssigneeRule::FormField { field } => (field, "user"),
+                    AssigneeRule::DepartmentHead { of: LeaderOf::Field(field) }
+                    | AssigneeRule::SupervisingLeader { of: LeaderOf::Field(field) } => (field, "department"),
+                    _ => continue,
+                };
+                let ok = form.field(field).is_some_and(|f| match f.kind {
+                    FieldKind::User { .. } => wanted == "user",
+                    FieldKind::Department { .. } => wanted == "department",
+                    _ => false,
+                });
+                if !ok {
+                    problems.push(problem(
+                        "definition",
+                        "assignee_field".into(),
+                        Some(n.id.to_string()),
+                        None,
+                        Some(field.clone()),
+                        format!("assignees come from `{field}`, which is not a {wanted} field of the form"),
+                    ));
                 }
             }
         }
@@ -397,20 +407,38 @@ pub async fn publish(
         return Err(AppError::field("testers", "required", "试运行须指定测试人员", "A trial needs testers"));
     }
     let txn = st.db.write().await?;
-    check_testers(&*txn, &req.testers).await?;
-    // The draft must still be the one validated above.
+    let v = publish_in(&*txn, pr, ctx, &p, req.version, status, &req.testers).await?;
+    txn.commit().await?;
+    Ok(VersionDetail { version: version_view(&v), definition: v.definition, form: v.form })
+}
+
+/// Publish the draft `p` (as read at `draft_version`) as a new version in `status`, inside the
+/// caller's transaction; the draft must have been validated. Requirement plans start trial runs
+/// with it.
+pub(crate) async fn publish_in<C: ConnectionTrait>(
+    db: &C,
+    pr: &Principal,
+    ctx: &AuditCtx,
+    p: &process::Model,
+    draft_version: i32,
+    status: VersionStatus,
+    testers: &[Uuid],
+) -> AppResult<process_version::Model> {
+    let id = p.id;
+    check_testers(db, testers).await?;
+    // The draft must still be the one validated.
     let locked = process::Entity::update_many()
         .col_expr(process::Column::UpdatedAt, Expr::value(now()))
         .filter(process::Column::Id.eq(id))
-        .filter(process::Column::Version.eq(req.version))
-        .exec(&*txn)
+        .filter(process::Column::Version.eq(draft_version))
+        .exec(db)
         .await?;
     if locked.rows_affected != 1 {
         return Err(AppError::stale());
     }
-    let number = versions_of(&*txn, id).await?.iter().map(|v| v.number).max().unwrap_or(0) + 1;
+    let number = versions_of(db, id).await?.iter().map(|v| v.number).max().unwrap_or(0) + 1;
     if status == VersionStatus::Online {
-        retire_online(&*txn, id, pr.user_id).await?;
+        retire_online(db, id, pr.user_id).await?;
     }
     let t = now();
     let v = process_version::ActiveModel {
@@ -420,19 +448,17 @@ pub async fn publish(
         definition: Set(p.draft.clone()),
         form: Set(p.draft_form.clone()),
         status: Set(status.as_str().to_owned()),
-        testers: Set(json!(req.testers)),
+        testers: Set(json!(testers)),
         published_by: Set(Some(pr.user_id)),
         published_at: Set(t),
         status_changed_by: Set(Some(pr.user_id)),
         status_changed_at: Set(t),
     }
-    .insert(&*txn)
+    .insert(db)
     .await
     .map_err(unique_to_conflict)?;
-    let view = version_view(&v);
-    audit::record(&*txn, ctx, Entry::new("process.publish", "process", id).after(&view)).await?;
-    txn.commit().await?;
-    Ok(VersionDetail { version: view, definition: v.definition, form: v.form })
+    audit::record(db, ctx, Entry::new("process.publish", "process", id).after(&version_view(&v))).await?;
+    Ok(v)
 }
 
 /// Move a version through its lifecycle.
@@ -446,10 +472,24 @@ pub async fn lifecycle(
     let p = find(st, pr, id).await?;
     pr.require_on(Permission::ProcessManage, target(&p))?;
     let txn = st.db.write().await?;
+    let after = lifecycle_in(&*txn, pr, ctx, id, req).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Move a version through its lifecycle inside the caller's transaction (the caller checked
+/// `process.manage`).
+pub(crate) async fn lifecycle_in<C: ConnectionTrait>(
+    db: &C,
+    pr: &Principal,
+    ctx: &AuditCtx,
+    id: Uuid,
+    req: LifecycleRequest,
+) -> AppResult<VersionView> {
     let v = process_version::Entity::find()
         .filter(process_version::Column::ProcessId.eq(id))
         .filter(process_version::Column::Number.eq(req.number))
-        .one(&*txn)
+        .one(db)
         .await?
         .ok_or_else(AppError::not_found)?;
     let before = version_view(&v);
@@ -460,7 +500,7 @@ pub async fn lifecycle(
     if req.status == VersionStatus::Trial && testers.is_empty() {
         return Err(AppError::field("testers", "required", "试运行须指定测试人员", "A trial needs testers"));
     }
-    check_testers(&*txn, &testers).await?;
+    check_testers(db, &testers).await?;
     if before.status == req.status && req.testers.is_none() {
         return Err(AppError::detail(
             ErrorCode::RuleViolation,
@@ -469,7 +509,7 @@ pub async fn lifecycle(
         ));
     }
     if req.status == VersionStatus::Online {
-        retire_online(&*txn, id, pr.user_id).await?;
+        retire_online(db, id, pr.user_id).await?;
     }
     let r = process_version::Entity::update_many()
         .col_expr(process_version::Column::Status, Expr::value(req.status.as_str()))
@@ -478,15 +518,14 @@ pub async fn lifecycle(
         .col_expr(process_version::Column::StatusChangedAt, Expr::value(now()))
         .filter(process_version::Column::Id.eq(v.id))
         .filter(process_version::Column::Status.eq(v.status.as_str()))
-        .exec(&*txn)
+        .exec(db)
         .await?;
     if r.rows_affected != 1 && req.status != VersionStatus::Online {
         return Err(AppError::stale());
     }
     let after =
-        version_view(&process_version::Entity::find_by_id(v.id).one(&*txn).await?.ok_or_else(AppError::not_found)?);
-    audit::record(&*txn, ctx, Entry::new("process.lifecycle", "process", id).before(&before).after(&after)).await?;
-    txn.commit().await?;
+        version_view(&process_version::Entity::find_by_id(v.id).one(db).await?.ok_or_else(AppError::not_found)?);
+    audit::record(db, ctx, Entry::new("process.lifecycle", "process", id).before(&before).after(&after)).await?;
     Ok(after)
 }
 

@@ -61,6 +61,8 @@ enum Check {
     Magic(&'static [&'static str]),
     /// Text: valid UTF-8 without NUL bytes, and no binary signature.
     Text,
+    /// XML text: as `Text`, starting with `<` (after a byte-order mark and white space).
+    Xml,
 }
 
 const KINDS: &[Kind] = &[
@@ -110,6 +112,8 @@ const KINDS: &[Kind] = &[
     Kind { exts: &["ofd"], mime: "application/ofd", check: Check::Magic(&["application/zip"]) },
     Kind { exts: &["txt"], mime: "text/plain; charset=utf-8", check: Check::Text },
     Kind { exts: &["csv"], mime: "text/csv; charset=utf-8", check: Check::Text },
+    // BPMN 2.0 diagrams drawn in a modeller (a flowchart with each node's owner).
+    Kind { exts: &["bpmn"], mime: "application/xml", check: Check::Xml },
 ];
 
 /// The extensions accepted at all, for messages and the API description.
@@ -168,6 +172,10 @@ pub fn accepts(accept: &[String], filename: &str, content_type: &str) -> bool {
     })
 }
 
+fn is_text(found: Option<&str>, data: &[u8]) -> bool {
+    found.is_none() && !data.contains(&0) && std::str::from_utf8(data).is_ok()
+}
+
 /// Establish the media type from the contents and check it against the extension.
 pub fn sniff(filename: &str, data: &[u8]) -> AppResult<&'static str> {
     let ext = extension(filename).unwrap_or_default();
@@ -181,7 +189,11 @@ pub fn sniff(filename: &str, data: &[u8]) -> AppResult<&'static str> {
     let found = infer::get(data).map(|t| t.mime_type());
     let ok = match kind.check {
         Check::Magic(types) => found.is_some_and(|m| types.contains(&m)),
-        Check::Text => found.is_none() && !data.contains(&0) && std::str::from_utf8(data).is_ok(),
+        Check::Text => is_text(found, data),
+        Check::Xml => {
+            is_text(found.filter(|m| !m.ends_with("/xml")), data)
+                && String::from_utf8_lossy(data).trim_start_matches('\u{feff}').trim_start().starts_with('<')
+        }
     };
     if !ok {
         return Err(AppError::detail(

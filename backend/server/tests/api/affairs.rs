@@ -467,3 +467,51 @@ async fn people_an_affair_is_copied_to_can_read_it(app: &TestApp) {
     app.get(&format!("/api/v1/affairs/{id}"), Some(&app.login("student2").await.access)).await.expect(404);
 }
 db_test!(cc_recipients_read, people_an_affair_is_copied_to_can_read_it);
+
+async fn clients_read_the_form_to_apply_with_and_what_they_may_edit(app: &TestApp) {
+    // Anyone reads what a service asks for: the online version's form and what the applicant fills.
+    let f = app.get("/api/v1/application-forms?process_key=student_leave", None).await.expect(200).body;
+    assert_eq!((f["version"].as_i64(), f["is_test"].as_bool()), (Some(1), Some(false)));
+    let keys: Vec<&str> =
+        f["form"]["fields"].as_array().expect("fields").iter().filter_map(|x| x["key"].as_str()).collect();
+    assert!(keys.contains(&"leave_type") && keys.contains(&"counsellor_opinion"), "{keys:?}");
+    assert_eq!(f["field_access"]["leave_type"], "editable");
+    assert!(f["field_access"].get("counsellor_opinion").is_none(), "the counsellor writes that, not the applicant");
+    assert_eq!(f["picks"], json!([]));
+    for bad in ["", "?process_key=nope", "?process_key=student_leave&guide_id=01900000-0000-7000-8000-000000000000"] {
+        app.get(&format!("/api/v1/application-forms{bad}"), None).await.expect(400);
+    }
+    // A tester reads the trial version; everybody else the online one (none here yet: 422).
+    publish_leave(app, Some(vec![app.user_id(&app.login("it_admin").await, "student1").await])).await;
+    let student = app.login("student1").await;
+    let trial = app.get("/api/v1/application-forms?process_key=leave", Some(&student.access)).await.expect(200).body;
+    assert_eq!(trial["is_test"], true);
+    app.get("/api/v1/application-forms?process_key=leave", None).await.expect(422);
+
+    // The affair page carries the definition of the fields shown and what the caller may edit now.
+    let form = json!({
+        "leave_type": "personal", "period": { "start": "2026-12-07", "end": "2026-12-08" }, "days": 2,
+        "reason": "家中有事", "leave_campus": "no", "emergency_contact": "林父", "emergency_phone": "13800138000"
+    });
+    let a = app
+        .post("/api/v1/affairs", Some(&student.access), &json!({ "process_key": "student_leave", "form": form }))
+        .await
+        .expect(201)
+        .body;
+    assert!(a["field_access"].as_object().expect("access").values().all(|v| v == "read_only"));
+    let labels: Vec<&str> =
+        a["form_definition"]["fields"].as_array().expect("fields").iter().filter_map(|x| x["label"].as_str()).collect();
+    assert!(!labels.is_empty());
+    let c1 = app.login("counsellor1").await;
+    let task = pending_task(&a);
+    let seen = app.get(&format!("/api/v1/tasks/{task}"), Some(&c1.access)).await.expect(200).body;
+    assert_eq!(seen["field_access"]["counsellor_opinion"], "editable");
+    assert_eq!(seen["field_access"]["reason"], "read_only");
+    // An action on a stale view of the affair is refused; on the current one it goes through.
+    let stale = json!({ "action": "approve", "comment": "同意", "version": seen["version"].as_i64().expect("v") - 1 });
+    let r = app.post(&format!("/api/v1/tasks/{task}/actions"), Some(&c1.access), &stale).await.expect(409);
+    assert_eq!(r.code(), "version_conflict");
+    let fresh = json!({ "action": "approve", "comment": "同意", "version": seen["version"] });
+    app.post(&format!("/api/v1/tasks/{task}/actions"), Some(&c1.access), &fresh).await.expect(200);
+}
+db_test!(client_forms, clients_read_the_form_to_apply_with_and_what_they_may_edit);

@@ -19,6 +19,7 @@ mod notify;
 mod org;
 mod platform;
 mod processes;
+mod requirements;
 mod search;
 mod signing;
 mod storage;
