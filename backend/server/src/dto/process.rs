@@ -44,8 +44,10 @@ pub struct ProcessDetail {
     #[serde(flatten)]
     pub summary: ProcessSummary,
     /// The working draft: a process definition (nodes, flows, assignee rules, time limits).
+    #[schema(value_type = crate::dto::definition::ProcessDefinitionDoc)]
     pub draft: serde_json::Value,
     /// The draft's form definition (fields).
+    #[schema(value_type = crate::dto::definition::FormDefinitionDoc)]
     pub draft_form: serde_json::Value,
     /// Published versions, newest first.
     pub versions: Vec<VersionView>,
@@ -83,8 +85,10 @@ pub struct VersionDetail {
     #[serde(flatten)]
     pub version: VersionView,
     /// The definition as published.
+    #[schema(value_type = crate::dto::definition::ProcessDefinitionDoc)]
     pub definition: serde_json::Value,
     /// The form as published.
+    #[schema(value_type = crate::dto::definition::FormDefinitionDoc)]
     pub form: serde_json::Value,
 }
 
@@ -105,8 +109,10 @@ pub struct CreateProcess {
     #[serde(default)]
     pub description: String,
     /// Initial definition; a start → end skeleton when omitted.
+    #[schema(value_type = Option<crate::dto::definition::ProcessDefinitionDoc>)]
     pub definition: Option<serde_json::Value>,
     /// Initial form; empty when omitted.
+    #[schema(value_type = Option<crate::dto::definition::FormDefinitionDoc>)]
     pub form: Option<serde_json::Value>,
 }
 
@@ -123,8 +129,10 @@ pub struct UpdateProcess {
     #[validate(length(max = 4000))]
     pub description: String,
     /// The draft definition (may be incomplete; `validate` says what is missing).
+    #[schema(value_type = crate::dto::definition::ProcessDefinitionDoc)]
     pub definition: serde_json::Value,
     /// The draft form.
+    #[schema(value_type = crate::dto::definition::FormDefinitionDoc)]
     pub form: serde_json::Value,
     /// The version this update is based on.
     pub version: i32,
