@@ -170,6 +170,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/application-forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The form to apply with (`POST /affairs`): of the version a new affair would start on — for a
+         *     signed-in tester the trial version they test, else the online one — with what the applicant
+         *     fills in and the handlers they pick. Public: anyone may read what a service asks for.
+         */
+        get: operations["application_form"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/archives": {
         parameters: {
             query?: never;
@@ -1529,6 +1550,202 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/requirement-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Requirement plans the caller may see: the IT office all; others those of the departments
+         *     whose guides or affairs they administer or read, those they head, and their own. Newest first.
+         */
+        get: operations["list_plans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requirement-plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One request: the whole form, the opinions in the form's order (who, when, decision, text),
+         *     the process built from it with its versions, the duties of 第九条 as a checklist, every
+         *     recorded step, its change requests with their feasibility assessments, and what the caller
+         *     may do now.
+         */
+        get: operations["get_plan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requirement-plans/{id}/online": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The IT office puts the tested trial version online (上线, 第六条㈢). */
+        post: operations["go_online"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requirement-plans/{id}/owners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Who looks after the process once it is online: the department names the business owner
+         *     (第九条㈠4), the IT office the technical maintainer (第九条㈡4); each side sets only its own.
+         */
+        put: operations["put_owners"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requirement-plans/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The filled 《网上办事流程建设需求计划审批表》 as a PDF in the attachment's layout: title, date,
+         *     the grid of fields, every opinion with its decision, signer and date, and the notes.
+         */
+        get: operations["plan_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requirement-plans/{id}/scheme": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * The IT office's construction scheme (建设方案, 第六条㈡, 第九条㈡1–2) and planned date; a revised
+         *     scheme awaits the department's confirmation again.
+         */
+        put: operations["put_scheme"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requirement-plans/{id}/scheme/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The applying department confirms the scheme (第九条㈠2). */
+        post: operations["confirm_scheme"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requirement-plans/{id}/testers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * The applying department names the testers of the trial run (第六条㈢, 第九条㈠3); during a trial
+         *     the trial version takes them at once.
+         */
+        put: operations["put_testers"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requirement-plans/{id}/testing-done": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The applying department confirms the tests are done (第九条㈠3); a trial affair must have run to
+         *     its end on the current trial version.
+         */
+        post: operations["testing_done"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requirement-plans/{id}/trial": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The IT office publishes the built draft as a trial version (试运行) for the named testers; trial
+         *     affairs are kept apart from real ones.
+         */
+        post: operations["start_trial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/roles": {
         parameters: {
             query?: never;
@@ -2058,6 +2275,23 @@ export interface components {
             is_test: boolean;
             /** @description The form data (fields hidden from the caller removed). */
             form: unknown;
+            /**
+             * @description The definition of the fields the caller may see (labels, kinds, options, conditions), in
+             *     order.
+             */
+            form_definition: components["schemas"]["FormDefinitionDoc"];
+            /**
+             * @description What the caller may do with each of those fields now: what the node of their pending
+             *     task allows (`editable`, `required`), for the applicant of a returned affair what the start
+             *     allows, else `read_only`.
+             */
+            field_access: {
+                [key: string]: components["schemas"]["FieldAccessDoc"];
+            };
+            /** @description Names of the users the form shows (user fields). */
+            people: components["schemas"]["PersonRef"][];
+            /** @description Names of the departments the form shows (department fields). */
+            departments: components["schemas"]["DepartmentRef"][];
             /** @description Tasks, oldest first. */
             tasks: components["schemas"]["TaskView"][];
             /** @description Every action, in order. */
@@ -2136,6 +2370,44 @@ export interface components {
              */
             created_at: string;
         };
+        /**
+         * @description What an applicant needs to apply (`POST /affairs`): the form of the version they would start
+         *     on — a trial version they test, else the online one — what they fill in, and their picks.
+         */
+        ApplicationForm: {
+            /**
+             * Format: uuid
+             * @description The process.
+             */
+            process_id: string;
+            /** @description Its key. */
+            process_key: string;
+            /** @description Its name. */
+            process_name: string;
+            /**
+             * Format: uuid
+             * @description The guide asked about, if any.
+             */
+            guide_id?: string | null;
+            /**
+             * Format: int32
+             * @description The version a new affair starts on.
+             */
+            version: number;
+            /** @description That version is a trial run (试运行) the caller tests. */
+            is_test: boolean;
+            /** @description The form. */
+            form: components["schemas"]["FormDefinitionDoc"];
+            /**
+             * @description What the applicant may fill in (the start node's field access; unlisted fields are filled
+             *     by handlers later).
+             */
+            field_access: {
+                [key: string]: components["schemas"]["FieldAccessDoc"];
+            };
+            /** @description The handlers the applicant picks. */
+            picks: components["schemas"]["PickView"][];
+        };
         /** @description The archive package of one finished affair. */
         ArchiveView: {
             /**
@@ -2184,6 +2456,45 @@ export interface components {
         AskQuestion: {
             /** @description The question. */
             body: string;
+        };
+        /** @description Who handles a task or receives a CC, tagged by `type`. */
+        AssigneeRuleDoc: {
+            users: string[];
+            /** @enum {string} */
+            type: "users";
+        } | {
+            code: string;
+            /** @enum {string} */
+            type: "role";
+        } | {
+            kind: string;
+            /** @enum {string} */
+            type: "position";
+        } | {
+            /** @enum {string} */
+            type: "applicant_department_head";
+        } | {
+            of: components["schemas"]["DepartmentRefDoc"];
+            /** @enum {string} */
+            type: "department_head";
+        } | {
+            of: components["schemas"]["DepartmentRefDoc"];
+            /** @enum {string} */
+            type: "supervising_leader";
+        } | {
+            /** @enum {string} */
+            type: "class_counsellor";
+        } | {
+            field: string;
+            /** @enum {string} */
+            type: "form_field";
+        } | {
+            key: string;
+            /** @enum {string} */
+            type: "applicant_picks";
+        } | {
+            /** @enum {string} */
+            type: "previous_handler_leader";
         };
         /** @description An uploaded file's metadata. */
         AttachmentView: {
@@ -2518,7 +2829,95 @@ export interface components {
             new_password: string;
         };
         /** @enum {string} */
+        ChangeStatus: "in_approval" | "approved" | "rejected" | "withdrawn";
+        /** @description A change request (需求变更申请) with its feasibility assessment. */
+        ChangeView: {
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description Its affair.
+             */
+            affair_id: string;
+            /** @description Its number. */
+            number: string;
+            /** @description Where it stands. */
+            status: components["schemas"]["ChangeStatus"];
+            /** @description Who asked. */
+            applicant: components["schemas"]["PersonRef"];
+            /** @description What changes. */
+            change_content: string;
+            /** @description Why. */
+            change_reason: string;
+            /** @description The IT office's conclusion: `feasible`, `conditional` or `infeasible`. */
+            feasibility?: string | null;
+            /** @description The IT office's technical feasibility assessment (技术可行性评估). */
+            assessment?: string | null;
+            /**
+             * Format: int32
+             * @description Estimated effort in working days.
+             */
+            estimated_days?: number | null;
+            assessed_by?: components["schemas"]["PersonRef"] | null;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            assessed_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was submitted.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it ended.
+             */
+            finished_at?: string | null;
+        };
+        /** @enum {string} */
         Channel: "pc" | "app" | "wechat";
+        /** @description One duty of 第九条 and whether it is done. */
+        ChecklistItem: {
+            /**
+             * @description Stable code: `plan`, `implementation_plan`, `scheme_confirmed`, `build`, `testing_done`,
+             *     `online`, `business_owner`, `technical_owner`.
+             */
+            code: string;
+            /** @description Whose duty. */
+            party: components["schemas"]["Party"];
+            /** @description Where the regulation says so, e.g. 第九条㈠1. */
+            article: string;
+            /** @description In Chinese. */
+            title: string;
+            /** @description In English. */
+            title_en: string;
+            /** @description Done. */
+            done: boolean;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            done_at?: string | null;
+            done_by?: components["schemas"]["PersonRef"] | null;
+        };
+        /** @description An option of a `select`, `radio` or `checkbox` field. */
+        ChoiceDoc: {
+            /** @description Stored value. */
+            value: string;
+            /** @description Chinese label. */
+            label: string;
+            /** @description English label. */
+            label_en?: string | null;
+        };
+        /** @description When a countersign is complete: `"all"` (会签), `"any"` (或签) or `{"percent": n}`. */
+        CompletionDoc: "all" | "any" | {
+            /** Format: int32 */
+            percent: number;
+        };
         /** @description Where to ask and where to go (咨询方式, 办理地点). */
         Contact: {
             /** @description Phone (咨询电话). */
@@ -2710,10 +3109,8 @@ export interface components {
             department_id?: string | null;
             /** @description What it is for. */
             description?: string;
-            /** @description Initial definition; a start → end skeleton when omitted. */
-            definition?: unknown;
-            /** @description Initial form; empty when omitted. */
-            form?: unknown;
+            definition?: components["schemas"]["ProcessDefinitionDoc"] | null;
+            form?: components["schemas"]["FormDefinitionDoc"] | null;
         };
         /** @description `POST /roles`. */
         CreateRole: {
@@ -2786,6 +3183,25 @@ export interface components {
         };
         /** @enum {string} */
         DepartmentKind: "school" | "office" | "college" | "class" | "group";
+        /** @description A department by id and name. */
+        DepartmentRef: {
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description Name. */
+            name: string;
+        };
+        /**
+         * @description Which department a rule means: `"applicant_department"`, `"process_department"`,
+         *     `{"department": code}` or `{"field": key}` (a department field of the form).
+         */
+        DepartmentRefDoc: "applicant_department" | {
+            department: string;
+        } | "process_department" | {
+            field: string;
+        };
         /** @description A department. */
         DepartmentView: {
             /**
@@ -2900,6 +3316,11 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * @description How an affair ends.
+         * @enum {string}
+         */
+        EndOutcomeDoc: "completed" | "rejected";
         /** @enum {string} */
         ExportStatus: "pending" | "running" | "done" | "failed";
         /** @description A bulk export. */
@@ -2967,6 +3388,126 @@ export interface components {
             /** @description 收费依据: the legal basis of the charge. */
             basis?: string;
         };
+        /**
+         * @description What a node's handler may do with a field: `editable`, `required` (editable, and filled before
+         *     approving), `read_only` (the default) or `hidden`.
+         * @enum {string}
+         */
+        FieldAccessDoc: "editable" | "required" | "read_only" | "hidden";
+        /** @description One field of a form (or one column of a table). */
+        FieldDefDoc: {
+            /** @description Key in the form data (`[a-z][a-z0-9_]*`); conditions read it as `form.<key>`. */
+            key: string;
+            /** @description Chinese label. */
+            label: string;
+            /** @description English label. */
+            label_en?: string | null;
+            /** @description Type and its limits. */
+            kind: components["schemas"]["FieldKindDoc"];
+            /** @description A value must be given when the field is visible. */
+            required?: boolean;
+            /** @description Help text. */
+            help?: string | null;
+            /** @description English help text. */
+            help_en?: string | null;
+            /** @description CEL condition over `form` (the fields above) and `applicant`; the field shows when true. */
+            visible_if?: string | null;
+        };
+        /** @description The type of a field and its limits, tagged by `type`. */
+        FieldKindDoc: {
+            /** Format: int32 */
+            min_len?: number | null;
+            /** Format: int32 */
+            max_len?: number | null;
+            /** @description A named pattern: `phone_cn`, `email`, `id_card_cn`, `student_no`, `staff_no`, …. */
+            pattern?: string | null;
+            /** @enum {string} */
+            type: "text";
+        } | {
+            /** Format: int32 */
+            max_len?: number | null;
+            /** @enum {string} */
+            type: "textarea";
+        } | {
+            /** Format: double */
+            min?: number | null;
+            /** Format: double */
+            max?: number | null;
+            integer?: boolean;
+            /** @enum {string} */
+            type: "number";
+        } | {
+            min?: string | null;
+            max?: string | null;
+            /** @enum {string} */
+            type: "money";
+        } | {
+            /** Format: date */
+            min?: string | null;
+            /** Format: date */
+            max?: string | null;
+            /** @enum {string} */
+            type: "date";
+        } | {
+            /** Format: int32 */
+            max_days?: number | null;
+            /** @enum {string} */
+            type: "date_range";
+        } | {
+            options: components["schemas"]["ChoiceDoc"][];
+            multiple?: boolean;
+            /** @enum {string} */
+            type: "select";
+        } | {
+            options: components["schemas"]["ChoiceDoc"][];
+            /** @enum {string} */
+            type: "radio";
+        } | {
+            options: components["schemas"]["ChoiceDoc"][];
+            /** @enum {string} */
+            type: "checkbox";
+        } | {
+            /** @enum {string} */
+            type: "user";
+        } | {
+            multiple?: boolean;
+            /** @enum {string} */
+            type: "department";
+        } | {
+            /** Format: int32 */
+            max_files?: number | null;
+            /** Format: int32 */
+            max_size_mb?: number | null;
+            /** @description Extensions such as `.pdf` or media types such as `image/*`; empty accepts anything. */
+            accept?: string[];
+            /** @enum {string} */
+            type: "file";
+        } | {
+            certificate_type?: string | null;
+            /** @enum {string} */
+            type: "certificate";
+        } | {
+            columns: components["schemas"]["FieldDefDoc"][];
+            /** Format: int32 */
+            min_rows?: number | null;
+            /** Format: int32 */
+            max_rows?: number | null;
+            /** @enum {string} */
+            type: "table";
+        };
+        /** @description A sequence flow. */
+        FlowDoc: {
+            /** @description Unique id. */
+            id: string;
+            /** @description Source node. */
+            from: string;
+            /** @description Target node. */
+            to: string;
+            /** @description Label. */
+            name?: string | null;
+            /** @description CEL condition (only on flows leaving exclusive or inclusive gateways). */
+            condition?: string | null;
+        };
         /** @description An arrow of the online process. */
         FlowEdge: {
             /** @description From node. */
@@ -2987,6 +3528,11 @@ export interface components {
              *     `service_task`, `cc`.
              */
             kind: string;
+        };
+        /** @description A form: its fields in display order. */
+        FormDefinitionDoc: {
+            /** @description The fields, top to bottom. */
+            fields: components["schemas"]["FieldDefDoc"][];
         };
         /** @description The content of one guide version: every field of 第十条. */
         GuideContent: {
@@ -3294,6 +3840,18 @@ export interface components {
              */
             task_id: string;
         };
+        /** @description How the users found handle a user task, tagged by `type`. */
+        HandlingModeDoc: {
+            /** @enum {string} */
+            type: "single";
+        } | {
+            /** @enum {string} */
+            type: "sequential";
+        } | {
+            completion: components["schemas"]["CompletionDoc"];
+            /** @enum {string} */
+            type: "parallel";
+        };
         /** @description What a hand-over did. */
         HandoverReport: {
             /**
@@ -3589,6 +4147,59 @@ export interface components {
              */
             visits: number;
         };
+        /** @description One node. */
+        NodeDoc: {
+            /** @description Unique id. */
+            id: string;
+            /** @description Display name. */
+            name: string;
+            /** @description What it does. */
+            kind: components["schemas"]["NodeKindDoc"];
+            time_limit?: components["schemas"]["TimeLimitDoc"] | null;
+            /** @description Access of its handlers to each form field; unlisted fields are read-only. */
+            field_access?: {
+                [key: string]: components["schemas"]["FieldAccessDoc"];
+            };
+        };
+        /** @description What a node does, tagged by `type`. */
+        NodeKindDoc: {
+            /** @enum {string} */
+            type: "start";
+        } | {
+            outcome: components["schemas"]["EndOutcomeDoc"];
+            /** @enum {string} */
+            type: "end";
+        } | {
+            /** @description Who handles it; everyone the rules find, in order, without duplicates. */
+            assignees: components["schemas"]["AssigneeRuleDoc"][];
+            /** @description One handler, one after another, or a countersign. */
+            mode: components["schemas"]["HandlingModeDoc"];
+            /** @description Approve automatically when the handler also handled the previous node. */
+            auto_approve_if_same_handler?: boolean;
+            /** @description Handlers must write an opinion (意见) to approve, reject or return. */
+            opinion_required?: boolean;
+            /** @enum {string} */
+            type: "user_task";
+        } | {
+            default_flow?: string | null;
+            /** @enum {string} */
+            type: "exclusive_gateway";
+        } | {
+            /** @enum {string} */
+            type: "parallel_gateway";
+        } | {
+            default_flow?: string | null;
+            /** @enum {string} */
+            type: "inclusive_gateway";
+        } | {
+            call: components["schemas"]["ServiceCallDoc"];
+            /** @enum {string} */
+            type: "service_task";
+        } | {
+            recipients: components["schemas"]["AssigneeRuleDoc"][];
+            /** @enum {string} */
+            type: "cc";
+        };
         /** @description A comment or a reason, for withdraw, urge and comment. */
         NoteRequest: {
             /** @description The text. */
@@ -3638,6 +4249,47 @@ export interface components {
              * @description When sent.
              */
             created_at: string;
+        };
+        /** @description One opinion (意见) of the approval chain. */
+        OpinionView: {
+            /** @description The node, e.g. `applying_dept`. */
+            node_id: string;
+            /** @description Its caption, e.g. 申请部门意见. */
+            node_name: string;
+            /** @description Who signed. */
+            by: components["schemas"]["PersonRef"];
+            /** @description The signer's department, where that matters (the related departments' countersign). */
+            department?: string | null;
+            /** @description `approved`, `rejected` or `returned`. */
+            decision: string;
+            /** @description The opinion's text. */
+            text: string;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+        };
+        /**
+         * @description `PUT /requirement-plans/{id}/owners`: who manages the process after it goes online. The
+         *     department names the business owner, the IT office the technical one; a field left out stays.
+         */
+        OwnersRequest: {
+            /**
+             * Format: uuid
+             * @description Business owner (第九条㈠4), named by the applying department.
+             */
+            business_owner_id?: string | null;
+            /**
+             * Format: uuid
+             * @description Technical maintainer (第九条㈡4), named by the IT office.
+             */
+            technical_owner_id?: string | null;
+            /**
+             * Format: int32
+             * @description The plan's version as read.
+             */
+            version: number;
         };
         /** @description One page of a list. */
         Page_AbsenceView: {
@@ -4335,6 +4987,62 @@ export interface components {
             page_size: number;
         };
         /** @description One page of a list. */
+        Page_PlanSummary: {
+            /** @description Items on this page. */
+            items: {
+                /**
+                 * Format: uuid
+                 * @description Id.
+                 */
+                id: string;
+                /** @description The approval affair's number (the form's number). */
+                number: string;
+                /**
+                 * Format: uuid
+                 * @description The approval affair.
+                 */
+                affair_id: string;
+                /** @description Where it stands. */
+                status: components["schemas"]["PlanStatus"];
+                /** @description The applying department (申请建设部门). */
+                department: components["schemas"]["DepartmentRef"];
+                /** @description The requested process's name (流程名称). */
+                process_name: string;
+                /** @description Who applied. */
+                applicant: components["schemas"]["PersonRef"];
+                /**
+                 * Format: uuid
+                 * @description The process built from it, once approved.
+                 */
+                process_id?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When it was submitted.
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When the approval chain ended with approval.
+                 */
+                approved_at?: string | null;
+            }[];
+            /**
+             * Format: int64
+             * @description Items in the whole list.
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description Page number, from 1.
+             */
+            page: number;
+            /**
+             * Format: int64
+             * @description Page size.
+             */
+            page_size: number;
+        };
+        /** @description One page of a list. */
         Page_QuestionView: {
             /** @description Items on this page. */
             items: {
@@ -4552,6 +5260,8 @@ export interface components {
             page_size: number;
         };
         /** @enum {string} */
+        Party: "department" | "it_office";
+        /** @enum {string} */
         Permission: "affair.apply" | "task.handle" | "affair.read" | "consult.answer" | "org.read" | "org.manage" | "user.manage" | "role.manage" | "guide.manage" | "process.manage" | "certificate.issue" | "stats.read" | "audit.read" | "settings.manage" | "api.integrate";
         /** @description A permission and its names. */
         PermissionView: {
@@ -4571,6 +5281,193 @@ export interface components {
             id: string;
             /** @description Display name. */
             name: string;
+        };
+        /** @description A pick the applicant makes at submission (发起人自选): who handles a node. */
+        PickView: {
+            /** @description The key to send in `picks`. */
+            key: string;
+            /** @description The node the picked users handle. */
+            node_id: string;
+            /** @description Its name, as the label of the pick. */
+            node_name: string;
+            /** @description Several people may be picked (the node is a countersign or sequential). */
+            multiple: boolean;
+        };
+        /** @enum {string} */
+        PlanAction: "scheme" | "confirm_scheme" | "testers" | "trial" | "testing_done" | "online" | "business_owner" | "technical_owner" | "request_change";
+        /** @enum {string} */
+        PlanEventKind: "submitted" | "resubmitted" | "approved" | "rejected" | "withdrawn" | "draft_created" | "scheme_proposed" | "scheme_confirmed" | "testers_named" | "trial_started" | "testing_done" | "online" | "owners_named" | "change_requested" | "change_approved" | "change_rejected" | "change_withdrawn";
+        /** @description A recorded step. */
+        PlanEventView: {
+            /** @description What happened. */
+            kind: components["schemas"]["PlanEventKind"];
+            actor?: components["schemas"]["PersonRef"] | null;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description The note given, if any. */
+            note: string;
+        };
+        /** @description A file of the request. */
+        PlanFile: {
+            /** @description The form field, e.g. `flowchart`. */
+            field: string;
+            /** @description The field's label, e.g. 业务流程图. */
+            label: string;
+            /**
+             * Format: uuid
+             * @description The attachment (`GET /attachments/{id}`).
+             */
+            id: string;
+            /** @description File name. */
+            filename: string;
+        };
+        /** @description The process built from a request, with its versions. */
+        PlanProcess: {
+            /**
+             * Format: uuid
+             * @description Process id (`GET /processes/{id}`).
+             */
+            id: string;
+            /** @description Its key. */
+            key: string;
+            /** @description Its name. */
+            name: string;
+            /** @description Published versions, newest first. */
+            versions: components["schemas"]["PlanVersion"][];
+        };
+        /** @description The reference a process keeps to the request it was built from. */
+        PlanRef: {
+            /**
+             * Format: uuid
+             * @description The request.
+             */
+            id: string;
+            /** @description Its number. */
+            number: string;
+            /** @description Where it stands. */
+            status: components["schemas"]["PlanStatus"];
+            /** @description Its change requests (the process's requirement history). */
+            changes: components["schemas"]["ChangeView"][];
+        };
+        /** @enum {string} */
+        PlanStatus: "in_approval" | "rejected" | "withdrawn" | "building" | "trial" | "online";
+        /** @description A step confirmed with an optional note (scheme confirmed, testing done, trial, online). */
+        PlanStepRequest: {
+            /** @description A note kept with the step. */
+            note?: string;
+            /**
+             * Format: int32
+             * @description The plan's version as read.
+             */
+            version: number;
+        };
+        /** @description A requirement plan in lists. */
+        PlanSummary: {
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description The approval affair's number (the form's number). */
+            number: string;
+            /**
+             * Format: uuid
+             * @description The approval affair.
+             */
+            affair_id: string;
+            /** @description Where it stands. */
+            status: components["schemas"]["PlanStatus"];
+            /** @description The applying department (申请建设部门). */
+            department: components["schemas"]["DepartmentRef"];
+            /** @description The requested process's name (流程名称). */
+            process_name: string;
+            /** @description Who applied. */
+            applicant: components["schemas"]["PersonRef"];
+            /**
+             * Format: uuid
+             * @description The process built from it, once approved.
+             */
+            process_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was submitted.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the approval chain ended with approval.
+             */
+            approved_at?: string | null;
+        };
+        /** @description A published version of the built process. */
+        PlanVersion: {
+            /**
+             * Format: int32
+             * @description Number.
+             */
+            number: number;
+            /** @description Lifecycle status. */
+            status: components["schemas"]["VersionStatus"];
+            /**
+             * Format: int64
+             * @description Trial affairs started on it and finished (测试办件).
+             */
+            finished_test_affairs: number;
+        };
+        /**
+         * @description A requirement plan with the whole form, the opinions in order, the process built from it,
+         *     the duties of 第九条, its history and its change requests.
+         */
+        PlanView: components["schemas"]["PlanSummary"] & {
+            /** @description 流程建设主要内容简要说明. */
+            summary_text: string;
+            /** @description 申请原因及要求. */
+            reasons: string;
+            /**
+             * Format: date
+             * @description 申报时间.
+             */
+            applied_on?: string | null;
+            /** @description 联系人. */
+            contact_name: string;
+            /** @description 联系电话. */
+            contact_phone: string;
+            /** @description Whether the requested process has president or secretary steps (注3). */
+            has_leader_steps: boolean;
+            /** @description 流程相关职能部门. */
+            related_departments: components["schemas"]["DepartmentRef"][];
+            /** @description The attached files (the detailed reasons, the process description, the flowchart). */
+            files: components["schemas"]["PlanFile"][];
+            /** @description The opinions, in the order of the form. */
+            opinions: components["schemas"]["OpinionView"][];
+            process?: components["schemas"]["PlanProcess"] | null;
+            /** @description The IT office's construction scheme (建设方案). */
+            scheme?: string | null;
+            /**
+             * Format: date
+             * @description When it is planned to go online.
+             */
+            planned_online_on?: string | null;
+            /** @description The applying department's testers for the trial run (第九条㈠3). */
+            testers: components["schemas"]["PersonRef"][];
+            business_owner?: components["schemas"]["PersonRef"] | null;
+            technical_owner?: components["schemas"]["PersonRef"] | null;
+            /** @description The duties of 第九条. */
+            checklist: components["schemas"]["ChecklistItem"][];
+            /** @description Every recorded step, oldest first. */
+            events: components["schemas"]["PlanEventView"][];
+            /** @description Change requests, oldest first. */
+            changes: components["schemas"]["ChangeView"][];
+            /** @description What the caller may do now. */
+            allowed_actions: components["schemas"]["PlanAction"][];
+            /**
+             * Format: int32
+             * @description Optimistic-lock version: send it back with every change.
+             */
+            version: number;
         };
         /** @enum {string} */
         PositionKind: "president" | "secretary" | "supervising_leader" | "department_head" | "counsellor";
@@ -4636,16 +5533,31 @@ export interface components {
             /** @description Human message. */
             message: string;
         };
+        /** @description A process graph with its handlers, time limits and field permissions. */
+        ProcessDefinitionDoc: {
+            /** @description Stable key (the BPMN process id). */
+            key: string;
+            /** @description Name. */
+            name: string;
+            /** @description The nodes. */
+            nodes: components["schemas"]["NodeDoc"][];
+            /** @description The sequence flows. */
+            flows: components["schemas"]["FlowDoc"][];
+            time_limit?: components["schemas"]["TimeLimitDoc"] | null;
+            /** @description Process administrators (user ids): they get tasks nobody else can take. */
+            admins?: string[];
+        };
         /** @description A process with its draft and versions. */
         ProcessDetail: components["schemas"]["ProcessSummary"] & {
             /** @description The working draft: a process definition (nodes, flows, assignee rules, time limits). */
-            draft: unknown;
+            draft: components["schemas"]["ProcessDefinitionDoc"];
             /** @description The draft's form definition (fields). */
-            draft_form: unknown;
+            draft_form: components["schemas"]["FormDefinitionDoc"];
             /** @description Published versions, newest first. */
             versions: components["schemas"]["VersionView"][];
             /** @description The draft checked as it was saved: graph, conditions, assignee rules, form and references. */
             validation: components["schemas"]["ValidationReport"];
+            requirement_plan?: components["schemas"]["PlanRef"] | null;
         };
         /** @description 网上办理流程: the nodes and arrows of the process version new affairs start on. */
         ProcessFlow: {
@@ -4945,6 +5857,21 @@ export interface components {
          * @enum {string}
          */
         ScheduleOrigin: "builtin" | "custom";
+        /** @description `PUT /requirement-plans/{id}/scheme`: the IT office's construction scheme (第六条㈡, 第九条㈡1–2). */
+        SchemeRequest: {
+            /** @description The scheme: what is built, how, by when. */
+            scheme: string;
+            /**
+             * Format: date
+             * @description When the process is planned to go online.
+             */
+            planned_online_on?: string | null;
+            /**
+             * Format: int32
+             * @description The plan's version as read.
+             */
+            version: number;
+        };
         /**
          * @description How far a granted permission reaches.
          * @enum {string}
@@ -4959,6 +5886,20 @@ export interface components {
              *     10; always empty without a token).
              */
             affairs: components["schemas"]["AffairHit"][];
+        };
+        /** @description A call of a service task, tagged by `type`. */
+        ServiceCallDoc: {
+            certificate_type: string;
+            /** @enum {string} */
+            type: "issue_certificate";
+        } | {
+            hook: string;
+            /** @enum {string} */
+            type: "webhook";
+        } | {
+            template: string;
+            /** @enum {string} */
+            type: "notify";
         };
         /** @description `PUT /questions/{id}/faq`: publish an answered question to the guide's FAQ, or take it back. */
         SetFaq: {
@@ -5028,6 +5969,13 @@ export interface components {
             target_node_id?: string | null;
             /** @description For transfer, delegate, add/remove signer and CC. */
             user_ids?: string[];
+            /**
+             * Format: int32
+             * @description The affair's `version` as read: when sent, a changed affair gets 409 `version_conflict`
+             *     instead of the action (the task itself being handled meanwhile is always 409
+             *     `task_already_handled`).
+             */
+            version?: number | null;
         };
         /** @description `GET /tasks/counts`: the sizes of the workspace lists. */
         TaskCounts: {
@@ -5146,6 +6094,10 @@ export interface components {
             node_id: string;
             /** @description The node's name. */
             node_name: string;
+            /** @description The node asks for an opinion (意见) to approve, reject or return. */
+            opinion_required: boolean;
+            /** @description Fields the node requires filled in before approving (节点必填). */
+            required_fields: string[];
             /**
              * Format: uuid
              * @description Who must act (`null` for an unclaimed group task).
@@ -5180,6 +6132,31 @@ export interface components {
              */
             closed_at?: string | null;
         };
+        /** @description `PUT /requirement-plans/{id}/testers`: the applying department's testers. */
+        TestersRequest: {
+            /** @description 1–50 users. */
+            user_ids: string[];
+            /**
+             * Format: int32
+             * @description The plan's version as read.
+             */
+            version: number;
+        };
+        /** @description A time limit. */
+        TimeLimitDoc: {
+            /**
+             * Format: int32
+             * @description How many units.
+             */
+            amount: number;
+            /** @description `working_days` (法定节假日 skipped, 调休 counted), `working_hours` or `hours`. */
+            unit: components["schemas"]["TimeUnitDoc"];
+        };
+        /**
+         * @description Unit of a time limit.
+         * @enum {string}
+         */
+        TimeUnitDoc: "working_days" | "working_hours" | "hours";
         /** @description One node of the affair's timeline. */
         TimelineNode: {
             /** @description Node id. */
@@ -5367,9 +6344,9 @@ export interface components {
             /** @description What it is for. */
             description: string;
             /** @description The draft definition (may be incomplete; `validate` says what is missing). */
-            definition: unknown;
+            definition: components["schemas"]["ProcessDefinitionDoc"];
             /** @description The draft form. */
-            form: unknown;
+            form: components["schemas"]["FormDefinitionDoc"];
             /**
              * Format: int32
              * @description The version this update is based on.
@@ -5543,9 +6520,9 @@ export interface components {
         /** @description A published version with its (immutable) definition and form. */
         VersionDetail: components["schemas"]["VersionView"] & {
             /** @description The definition as published. */
-            definition: unknown;
+            definition: components["schemas"]["ProcessDefinitionDoc"];
             /** @description The form as published. */
-            form: unknown;
+            form: components["schemas"]["FormDefinitionDoc"];
         };
         /** @enum {string} */
         VersionStatus: "trial" | "online" | "offline";
@@ -6473,6 +7450,67 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    application_form: {
+        parameters: {
+            query?: {
+                /** @description A published guide with online applying. */
+                guide_id?: string;
+                /** @description A process key. */
+                process_key?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The form */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationForm"];
+                };
+            };
+            /** @description Not exactly one of guide_id and process_key, or no such guide or process */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An invalid token was sent */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not open for applications */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13482,6 +14520,938 @@ export interface operations {
                 };
             };
             /** @description Not answered yet */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_plans: {
+        parameters: {
+            query?: {
+                /** @description Only in this state. */
+                status?: components["schemas"]["PlanStatus"];
+                /** @description Only this applying department's. */
+                department_id?: string;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, at most 100. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PlanSummary"];
+                };
+            };
+            /** @description Invalid filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Requirement plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such request in reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    go_online: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Requirement plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStepRequest"];
+            };
+        };
+        responses: {
+            /** @description The request after the step */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such request in reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Testing not confirmed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_owners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Requirement plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OwnersRequest"];
+            };
+        };
+        responses: {
+            /** @description The request after the step */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Invalid body or unknown users */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Setting the other side's owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such request in reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not approved */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    plan_pdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Requirement plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PDF */
+            200: {
+                headers: {
+                    /** @description attachment; filename={number}-需求计划审批表.pdf */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such request in reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_scheme: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Requirement plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchemeRequest"];
+            };
+        };
+        responses: {
+            /** @description The request after the step */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such request in reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not now */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_scheme: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Requirement plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStepRequest"];
+            };
+        };
+        responses: {
+            /** @description The request after the step */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the applying department */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such request in reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No scheme to confirm */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_testers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Requirement plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestersRequest"];
+            };
+        };
+        responses: {
+            /** @description The request after the step */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Invalid body or unknown users */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the applying department */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such request in reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not now */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    testing_done: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Requirement plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStepRequest"];
+            };
+        };
+        responses: {
+            /** @description The request after the step */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the applying department */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such request in reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not in trial, or nothing tested yet */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_trial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Requirement plan id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStepRequest"];
+            };
+        };
+        responses: {
+            /** @description The request after the step */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such request in reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Scheme unconfirmed, no testers, or the draft is invalid */
             422: {
                 headers: {
                     [name: string]: unknown;

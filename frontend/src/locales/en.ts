@@ -155,9 +155,9 @@ const en: Messages<typeof zhCN> = {
     draftSaved: 'Draft saved',
     submitted: 'Application submitted: number {number}',
     fixErrors: 'Please correct the form as shown and submit again',
-    formUnavailable: 'The application form of this service could not be loaded',
     leaveConfirm: 'Your application is not submitted yet. Leave anyway?',
     picks: 'Choose handlers',
+    pickRequired: 'Choose who handles {node}',
   },
   form: {
     required: '{label} is required',

@@ -151,9 +151,9 @@ export default {
     draftSaved: '草稿已保存',
     submitted: '申请已提交，事务编号 {number}',
     fixErrors: '请按提示修改表单后再提交',
-    formUnavailable: '无法加载此事项的申请表',
     leaveConfirm: '申请尚未提交，确定离开吗？',
     picks: '选择审批人',
+    pickRequired: '请选择{node}的办理人',
   },
   form: {
     required: '请填写{label}',

@@ -205,37 +205,6 @@ export async function guideByCode(code) {
   return g
 }
 
-/**
- * INTERIM, for the API gap in frontend/API-GAPS.md §1: the API gives applicants no form
- * definition, so the web app can only read it with `guide.manage` over the guide's department.
- * Until `GET /guides/{id}` carries the form, the IT office grants the applicant a role with just
- * that permission over the guide's department, so that the real UI path (form rendered from its
- * definition, validated, uploaded, submitted) can be tested. It does nothing once the gap is closed.
- */
-export async function letApplicantReadForm(applicant, guide) {
-  const full = await (await fetch(`${BASE}/api/v1/guides/${guide.id}`)).json()
-  if (full.form) return
-  const roles = await api('it_admin', 'GET', '/roles')
-  let role = (roles.items ?? roles).find((r) => r.code === 'e2e_form_reader')
-  role ??= await api('it_admin', 'POST', '/roles', {
-    code: 'e2e_form_reader',
-    name: '申请表读取（e2e，接口缺口过渡）',
-    description: 'frontend/API-GAPS.md §1',
-    permissions: ['guide.manage'],
-  })
-  const users = await api('it_admin', 'GET', `/users?q=${encodeURIComponent(applicant)}`)
-  const user = users.items.find((u) => u.username === applicant)
-  const held = await api('it_admin', 'GET', `/users/${user.id}/roles`)
-  if (held.roles.some((r) => r.role_id === role.id)) return
-  await api('it_admin', 'PUT', `/users/${user.id}/roles`, {
-    version: held.version,
-    roles: [
-      ...held.roles.map((r) => ({ role_id: r.role_id, scope: r.scope, department_id: r.department_id ?? null })),
-      { role_id: role.id, scope: 'department', department_id: guide.department_id },
-    ],
-  })
-}
-
 /** Retry `fn` until it returns a truthy value (background jobs), or fail after `ms`. */
 export async function eventually(fn, ms = 30_000, what = 'condition') {
   const deadline = Date.now() + ms

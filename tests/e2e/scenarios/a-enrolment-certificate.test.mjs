@@ -14,7 +14,6 @@ import {
   guideByCode,
   isPdf,
   launchBrowser,
-  letApplicantReadForm,
   login,
   qrOfPdf,
   samplePdf,
@@ -34,7 +33,6 @@ after(async () => {
 test('在读证明 from search to a verified certificate', async (t) => {
   const step = steps(t)
   const guide = await guideByCode('enrolment_certificate')
-  await letApplicantReadForm('student1', guide)
   let number
   let affairId
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 
-import { BASE, api, choose, guideByCode, launchBrowser, letApplicantReadForm, login, session, shot, steps } from '../lib/harness.mjs'
+import { BASE, api, choose, guideByCode, launchBrowser, login, session, shot, steps } from '../lib/harness.mjs'
 
 let browser
 before(async () => {
@@ -18,7 +18,6 @@ test('pages of the hall, the applicant and the handler', async (t) => {
   const step = steps(t)
   const enrolment = await guideByCode('enrolment_certificate')
   const leave = await guideByCode('student_leave')
-  await letApplicantReadForm('student1', enrolment)
   const affair = await api('student1', 'POST', '/affairs', {
     guide_id: enrolment.id,
     form: { purpose: 'documents', copies: 1, language: 'zh' },

@@ -85,7 +85,7 @@ export function validateField(f: FieldDef, v: unknown, locale: string, mustFill 
       if (typeof v !== 'string') return t('form.required', { label })
       const s = v.trim()
       const n = chars(s)
-      if (k.min_len !== undefined && n < k.min_len) return t('form.minLen', { label, n: k.min_len })
+      if (k.min_len != null && n < k.min_len) return t('form.minLen', { label, n: k.min_len })
       const max = k.max_len ?? TEXT_DEFAULT_MAX_LEN
       if (n > max) return t('form.maxLen', { label, n: max })
       if (k.pattern && PATTERNS[k.pattern] && !PATTERNS[k.pattern]!(s)) return t(`form.pattern.${k.pattern}`, { label })
@@ -98,15 +98,15 @@ export function validateField(f: FieldDef, v: unknown, locale: string, mustFill 
     case 'number': {
       if (typeof v !== 'number' || !Number.isFinite(v)) return t('form.number', { label })
       if (k.integer && !Number.isInteger(v)) return t('form.integer', { label })
-      if (k.min !== undefined && v < k.min) return t('form.min', { label, n: k.min })
-      if (k.max !== undefined && v > k.max) return t('form.max', { label, n: k.max })
+      if (k.min != null && v < k.min) return t('form.min', { label, n: k.min })
+      if (k.max != null && v > k.max) return t('form.max', { label, n: k.max })
       return null
     }
     case 'money': {
       const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : ''
       if (!MONEY.test(s)) return t('form.money', { label })
-      if (k.min !== undefined && moneyFen(s) < moneyFen(k.min)) return t('form.min', { label, n: k.min })
-      if (k.max !== undefined && moneyFen(s) > moneyFen(k.max)) return t('form.max', { label, n: k.max })
+      if (k.min != null && moneyFen(s) < moneyFen(k.min)) return t('form.min', { label, n: k.min })
+      if (k.max != null && moneyFen(s) > moneyFen(k.max)) return t('form.max', { label, n: k.max })
       return null
     }
     case 'date': {
@@ -119,7 +119,7 @@ export function validateField(f: FieldDef, v: unknown, locale: string, mustFill 
       const r = v as { start?: unknown; end?: unknown }
       if (!dateValid(r.start) || !dateValid(r.end)) return t('form.date', { label })
       if (r.start > r.end) return t('form.rangeOrder', { label })
-      if (k.max_days !== undefined && days(r.start, r.end) > k.max_days) return t('form.maxDays', { label, n: k.max_days })
+      if (k.max_days != null && days(r.start, r.end) > k.max_days) return t('form.maxDays', { label, n: k.max_days })
       return null
     }
     case 'select':
@@ -141,7 +141,7 @@ export function validateField(f: FieldDef, v: unknown, locale: string, mustFill 
     }
     case 'table': {
       const rows = Array.isArray(v) ? v.length : 0
-      if (k.min_rows !== undefined && rows < k.min_rows) return t('form.minRows', { label, n: k.min_rows })
+      if (k.min_rows != null && rows < k.min_rows) return t('form.minRows', { label, n: k.min_rows })
       const max = k.max_rows ?? TABLE_DEFAULT_MAX_ROWS
       if (rows > max) return t('form.maxRows', { label, n: max })
       return null

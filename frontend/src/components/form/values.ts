@@ -137,9 +137,9 @@ export function submissionData(def: FormDefinition, values: FormValues, applican
 }
 
 /** A label in the UI language. */
-export function fieldLabel(f: { label: string; label_en?: string }, locale: string): string {
+export function fieldLabel(f: { label: string; label_en?: string | null }, locale: string): string {
   return locale === 'en' && f.label_en ? f.label_en : f.label
 }
 export function fieldHelp(f: FieldDef, locale: string): string | undefined {
-  return locale === 'en' && f.help_en ? f.help_en : f.help
+  return (locale === 'en' && f.help_en ? f.help_en : f.help) ?? undefined
 }
