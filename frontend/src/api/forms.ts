@@ -18,7 +18,7 @@ export interface ApplyForm {
 }
 
 /** Unlisted fields are not the applicant's; with no list at all, every field is. */
-function applicantAccess(definition: FormDefinition, start: Record<string, FieldAccess>): Record<string, FieldAccess> {
+export function applicantAccess(definition: FormDefinition, start: Record<string, FieldAccess>): Record<string, FieldAccess> {
   const listed = Object.keys(start).length > 0
   return Object.fromEntries(
     definition.fields.map((f) => [f.key, !listed || isEditable(start[f.key]) ? 'editable' : 'hidden'] as const),
