@@ -88,6 +88,26 @@ test('pages of the hall, the applicant and the handler', async (t) => {
     await s.close()
   })
 
+  await step('a student on a phone: guide, apply form, my affairs and 我的', async () => {
+    const s = await session(browser, { mobile: true })
+    const { page } = s
+    await login(page, 'student1')
+    await page.goto(`${BASE}/guides/${enrolment.id}`)
+    await page.getByTestId('flow-diagram').waitFor()
+    await shot(page, '41-phone-guide')
+    await page.getByTestId('apply-button').click()
+    await page.locator('[data-field="purpose"]').waitFor()
+    await shot(page, '42-phone-apply')
+    await page.getByTestId('tab-my-affairs').click()
+    await page.getByTestId('affair-list').getByText(affair.number).waitFor()
+    await shot(page, '43-phone-my-affairs')
+    await page.getByTestId('tab-me').click()
+    await page.getByTestId('logout').waitFor()
+    await shot(page, '44-phone-me')
+    s.assertClean()
+    await s.close()
+  })
+
   await step('a handler acting on a task someone handled meanwhile sees the current state', async () => {
     const s = await session(browser)
     const { page } = s
