@@ -50,7 +50,7 @@ export async function parseBpmn(xml: string, moddle: BpmnModdle = createModdle()
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e)
     // bpmn-moddle refuses any other root element while parsing.
-    if (/unparsable content|unknown type|failed to parse document as <bpmn:Definitions>/i.test(msg)) {
+    if (/failed to parse document as <bpmn:Definitions>/i.test(msg)) {
       throw new BpmnImportError('not_bpmn', 'the root element must be bpmn:definitions')
     }
     throw new BpmnImportError('xml', `not a readable XML document: ${msg}`)
@@ -231,7 +231,8 @@ export function definitionFromModdle(defs: MDefinitions): ProcessDefinition {
       case 'bpmn:SequenceFlow': {
         const f = el as MSequenceFlow
         const cond = f.conditionExpression
-        const lang = cond?.language
+        // Without xsi:type the expression is a plain bpmn:Expression, its language an unknown attribute.
+        const lang = cond?.language ?? cond?.$attrs?.language
         if (cond && lang && lang.toLowerCase() !== 'cel') {
           throw invalid(el, `condition language ${lang} is not supported; use CEL`)
         }
@@ -541,7 +542,7 @@ export async function bpmnFromDefinition(def: ProcessDefinition, positions?: Map
     rootElements: [proc],
     diagrams: [diagram],
   })
-  defs.$attrs = { ...(defs.$attrs ?? {}), 'xmlns:tongban': TONGBAN_NS }
+  if (defs.$attrs) defs.$attrs['xmlns:tongban'] = TONGBAN_NS
   return (await m.toXML(defs, { format: true })).xml
 }
 
