@@ -16,6 +16,7 @@ mod m20261128_000010_certificates;
 mod m20261128_000011_certificate_prefixes;
 mod m20261201_000012_archives;
 mod m20261202_000013_requirement_plans;
+mod m20261202_000014_supervision;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000011_certificate_prefixes::Migration),
             Box::new(m20261201_000012_archives::Migration),
             Box::new(m20261202_000013_requirement_plans::Migration),
+            Box::new(m20261202_000014_supervision::Migration),
         ]
     }
 }

@@ -59,6 +59,24 @@ pub struct Settings {
     pub push: PushSettings,
     /// PDF rendering (certificates, archive summaries).
     pub pdf: PdfSettings,
+    /// Electronic supervision (yellow and red cards, the violations register).
+    pub supervision: SupervisionSettings,
+}
+
+/// Electronic supervision: `TONGBAN_SUPERVISION__YELLOW_AT_PERCENT=90`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SupervisionSettings {
+    /// Share of a time limit, in percent of its working time, after which a yellow card is issued.
+    pub yellow_at_percent: u8,
+    /// Working days a task may stay overdue before it enters the violations register.
+    pub violation_after_working_days: u32,
+}
+
+impl Default for SupervisionSettings {
+    fn default() -> Self {
+        SupervisionSettings { yellow_at_percent: 90, violation_after_working_days: 3 }
+    }
 }
 
 /// PDF rendering: `TONGBAN_PDF__FALLBACK_FONT=/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc`.
@@ -231,6 +249,7 @@ impl Default for Settings {
             smtp: SmtpSettings::default(),
             push: PushSettings::default(),
             pdf: PdfSettings::default(),
+            supervision: SupervisionSettings::default(),
         }
     }
 }

@@ -197,6 +197,14 @@ const USERS: &[DemoUser] = &[
         roles: &[("handler", Scope::Department, None)],
     },
     DemoUser {
+        username: "inspector",
+        name: "纪委督查员",
+        kind: "staff",
+        number: "T5002",
+        dept: "jw",
+        roles: &[("supervisor", Scope::All, None)],
+    },
+    DemoUser {
         username: "auditor",
         name: "吴审计",
         kind: "staff",

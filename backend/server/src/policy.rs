@@ -65,6 +65,7 @@ permissions! {
     ProcessManage => "process.manage", "管理流程定义", "Manage process definitions";
     CertificateIssue => "certificate.issue", "签发电子证照", "Issue e-certificates";
     StatsRead => "stats.read", "查看统计与督办", "Read statistics and supervision figures";
+    SupervisionManage => "supervision.manage", "督查与违规处理", "Keep the violations register (discipline office)";
     AuditRead => "audit.read", "查阅审计日志", "Read the audit trail";
     SettingsManage => "settings.manage", "管理系统设置", "Manage platform settings";
     ApiIntegrate => "api.integrate", "第三方系统接入", "Integrate as a third-party system";
@@ -287,6 +288,13 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         name_en: "School leader",
         description: "院长、书记、分管院领导：审批与督办统计",
         permissions: &[P::TaskHandle, P::StatsRead, P::OrgRead, P::AffairRead],
+    },
+    BuiltinRole {
+        code: "supervisor",
+        name: "督查",
+        name_en: "Supervisor",
+        description: "网络安全和信息化工作领导小组、纪委：督办统计、红黄牌与违规登记（第三条、第十四条）",
+        permissions: &[P::StatsRead, P::SupervisionManage, P::AffairRead, P::OrgRead],
     },
     BuiltinRole {
         code: "auditor",

@@ -48,6 +48,7 @@ pub mod org;
 pub mod process;
 pub mod requirement;
 pub mod search;
+pub mod stats;
 
 /// The OpenAPI schema of a closed set of string codes.
 pub fn string_enum_schema(codes: &[&str]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {

@@ -319,6 +319,32 @@ pub struct UserQuery {
     pub status: Option<UserStatus>,
 }
 
+/// `GET /people`: find a member of staff by name, username or 工号.
+#[derive(Debug, Deserialize, IntoParams, Validate)]
+#[into_params(parameter_in = Query)]
+pub struct PeopleQuery {
+    /// Name contains, or username or 工号 is.
+    #[validate(length(min = 1, max = 64), custom(function = "validate_text"))]
+    #[param(min_length = 1, max_length = 64)]
+    pub q: String,
+    /// Only this department (and the departments below it).
+    pub department_id: Option<Uuid>,
+}
+
+/// A member of staff as anyone signed in may find them (a campus directory entry: no contact
+/// details, no numbers).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonCard {
+    /// User id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Their department.
+    pub department_id: Option<Uuid>,
+    /// Its name.
+    pub department_name: Option<String>,
+}
+
 /// A role.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RoleView {

@@ -26,6 +26,7 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// The guide it was started from (hot services count these).
     pub guide_id: Option<Uuid>,
+    pub handling_days: Option<f64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -30,6 +30,7 @@ pub mod requirements;
 pub mod roles;
 pub mod search;
 pub mod spa;
+pub mod stats;
 pub mod upload;
 pub mod users;
 
@@ -66,6 +67,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(archives::configure)
             .configure(consult::configure)
             .configure(search::configure)
+            .configure(stats::configure)
             .configure(audit::configure),
     )
     .configure(ops::configure);
@@ -112,6 +114,7 @@ impl Modify for SecurityAddon {
         (name = "certificates", description = "Electronic certificates (电子证照): types, issuance, revocation, re-issue, wallet, public verification"),
         (name = "archives", description = "Archive packages of finished affairs (办件归档) and bulk exports"),
         (name = "search", description = "Search over guides (Chinese words and pinyin) and your own affairs"),
+        (name = "stats", description = "Supervision (督办): figures per department and process, yellow and red cards, the violations register, quarterly assessment, XLSX export"),
         (name = "audit", description = "Audit trail"),
         (name = "ops", description = "Health, readiness and metrics"),
     )

@@ -7,19 +7,43 @@ use uuid::Uuid;
 use super::extract::{Auth, ValidJson, ValidQuery};
 use super::problem::Problem;
 use crate::dto::common::{Page, PageQuery};
-use crate::dto::org::{CreateUser, ResetPassword, SetUserRoles, UpdateUser, UserQuery, UserRolesView, UserView};
+use crate::dto::org::{
+    CreateUser, PeopleQuery, PersonCard, ResetPassword, SetUserRoles, UpdateUser, UserQuery, UserRolesView, UserView,
+};
 use crate::error::AppError;
 use crate::services::users;
 use crate::state::AppState;
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(list_users)
+    cfg.service(list_people)
+        .service(list_users)
         .service(get_user)
         .service(create_user)
         .service(update_user)
         .service(reset_user_password)
         .service(get_user_roles)
         .service(set_user_roles);
+}
+
+/// The campus directory for pickers, for anyone signed in: active staff whose name contains `q`
+/// or whose username or 工号 is `q`, with their department — no contact details — at most 20.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(PeopleQuery),
+    responses(
+        (status = 200, description = "Matching staff", body = Vec<PersonCard>),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/people")]
+async fn list_people(
+    st: web::Data<AppState>,
+    _auth: Auth,
+    q: ValidQuery<PeopleQuery>,
+) -> Result<web::Json<Vec<PersonCard>>, AppError> {
+    Ok(web::Json(users::people(&st, &q.0).await?))
 }
 
 /// Users within the caller's `org.read` scope.

@@ -430,7 +430,7 @@ pub async fn handover(
         // not see the affair) the leaving user hands over their own task.
         let admin_first = administered.contains(&a.process_version_id);
         let actor = if admin_first { p } else { &as_leaving };
-        let mut result = affairs::act(st, actor, ctx, t.id, action(), None).await;
+        let mut result = affairs::act_as(st, actor, ctx, t.id, action(), None, true).await;
         if admin_first && result.as_ref().is_err_and(|e| e.error_code() == ErrorCode::NotFound) {
             result = affairs::act(st, &as_leaving, ctx, t.id, action(), None).await;
         }

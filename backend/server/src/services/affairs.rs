@@ -241,6 +241,17 @@ async fn enqueue<C: ConnectionTrait>(db: &C, affair_id: Uuid, events: &[Event]) 
     Ok(())
 }
 
+/// Working days from submission to the end (for supervision), to two decimals; `None` while running.
+pub(crate) fn handling_days(cal: &tongban_engine::calendar::WorkCalendar, i: &Instance) -> Option<f64> {
+    let (start, end) = (i.submitted_at?, i.finished_at?);
+    let per_day = cal.office_hours().per_day().num_seconds() as f64;
+    if per_day <= 0.0 {
+        return None;
+    }
+    let days = cal.working_time_between(start, end).num_seconds() as f64 / per_day;
+    Some((days * 100.0).round() / 100.0)
+}
+
 /// The next human number of the day, e.g. SW2026112800017, unique across instances.
 async fn next_number<C: ConnectionTrait>(db: &C) -> AppResult<String> {
     let day = Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| internal("offset"))?);
@@ -604,6 +615,7 @@ pub(crate) async fn submit_new(
         created_at: Set(t),
         updated_at: Set(t),
         guide_id: Set(guide_id),
+        handling_days: Set(handling_days(&cal, &out.instance)),
     }
     .insert(&*txn)
     .await?;
@@ -640,6 +652,8 @@ struct Meta<'a> {
     audit_action: &'static str,
     comment: Option<String>,
     idempotency: Option<(&'a str, &'a str)>,
+    /// A hand-over (离职交接): an administrator moving a leaving user's tasks overrides nobody.
+    handover: bool,
 }
 
 /// Run one command on an affair, retrying when another command committed first.
@@ -651,7 +665,7 @@ async fn run(
     build: &Build<'_>,
     meta: Meta<'_>,
 ) -> AppResult<(u16, Value)> {
-    let Meta { audit_action, comment, idempotency } = meta;
+    let Meta { audit_action, comment, idempotency, handover } = meta;
     for _ in 0..ATTEMPTS {
         let txn = st.db.write().await?;
         let l = load(&*txn, affair_id).await?;
@@ -684,6 +698,7 @@ async fn run(
             .col_expr(affair::Column::DueAt, Expr::value(out.instance.due_at))
             .col_expr(affair::Column::SubmittedAt, Expr::value(out.instance.submitted_at))
             .col_expr(affair::Column::FinishedAt, Expr::value(out.instance.finished_at))
+            .col_expr(affair::Column::HandlingDays, Expr::value(handling_days(&cal, &out.instance)))
             .col_expr(affair::Column::Version, Expr::col(affair::Column::Version).add(1))
             .col_expr(affair::Column::UpdatedAt, Expr::value(now()))
             .filter(affair::Column::Id.eq(affair_id))
@@ -711,6 +726,24 @@ async fn run(
             after: &out.instance,
         };
         requirements::after_command(&*txn, st, p, &change).await?;
+        // An administrator handing someone else's task on overrides its handler (第十四条 register).
+        if let Action::Transfer { task, .. } = &action
+            && !handover
+            && let Some(before) = l.instance.task(*task)
+            && before.assignee.as_ref() != Some(&uid(p.user_id))
+        {
+            let ids = task_ids(&*txn, affair_id).await?;
+            crate::services::supervision::handler_overridden(
+                &*txn,
+                &row,
+                &l.process,
+                ids.get(&(task.0 as i32)).copied(),
+                before.assignee.as_ref().and_then(parse_uid),
+                p.user_id,
+                &l.def.node(&before.node).map(|n| n.name.clone()).unwrap_or_default(),
+            )
+            .await?;
+        }
         let aref = notifications::AffairRef { id: affair_id, number: &l.affair.number, title: &l.affair.title };
         let ids = task_ids(&*txn, affair_id).await?;
         notifications::from_events(&*txn, &aref, &out.instance, &l.def, &out.events, &ids).await?;
@@ -1382,6 +1415,7 @@ pub async fn rate(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, req: R
     .insert(&*txn)
     .await
     .map_err(unique_to_conflict)?;
+    crate::services::supervision::rated(&*txn, &s.affair, row.score, &row.comment).await?;
     audit::record(
         &*txn,
         ctx,
@@ -1401,18 +1435,32 @@ async fn ensure_visible(st: &AppState, p: &Principal, id: Uuid) -> AppResult<()>
 pub async fn withdraw(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, note: NoteRequest) -> AppResult<Value> {
     ensure_visible(st, p, id).await?;
     let build = |_: &Loaded| Ok((Action::Withdraw, None));
-    Ok(run(st, p, ctx, id, &build, Meta { audit_action: "affair.withdraw", comment: note.comment, idempotency: None })
-        .await?
-        .1)
+    Ok(run(
+        st,
+        p,
+        ctx,
+        id,
+        &build,
+        Meta { audit_action: "affair.withdraw", comment: note.comment, idempotency: None, handover: false },
+    )
+    .await?
+    .1)
 }
 
 /// The applicant reminds the current handlers.
 pub async fn urge(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, note: NoteRequest) -> AppResult<Value> {
     ensure_visible(st, p, id).await?;
     let build = |_: &Loaded| Ok((Action::Urge, None));
-    Ok(run(st, p, ctx, id, &build, Meta { audit_action: "affair.urge", comment: note.comment, idempotency: None })
-        .await?
-        .1)
+    Ok(run(
+        st,
+        p,
+        ctx,
+        id,
+        &build,
+        Meta { audit_action: "affair.urge", comment: note.comment, idempotency: None, handover: false },
+    )
+    .await?
+    .1)
 }
 
 /// The applicant resubmits a returned affair with a corrected form.
@@ -1431,9 +1479,16 @@ pub async fn resubmit(
             .map_err(|v| field_violations(v, "form."))?;
         Ok((Action::Resubmit { mode }, data.as_object().cloned()))
     };
-    Ok(run(st, p, ctx, id, &build, Meta { audit_action: "affair.resubmit", comment: req.comment, idempotency: None })
-        .await?
-        .1)
+    Ok(run(
+        st,
+        p,
+        ctx,
+        id,
+        &build,
+        Meta { audit_action: "affair.resubmit", comment: req.comment, idempotency: None, handover: false },
+    )
+    .await?
+    .1)
 }
 
 /// The affair and task seq of a task id.
@@ -1458,6 +1513,20 @@ pub async fn act(
     task_id: Uuid,
     req: TaskActionRequest,
     idempotency_key: Option<&str>,
+) -> AppResult<(u16, Value)> {
+    act_as(st, p, ctx, task_id, req, idempotency_key, false).await
+}
+
+/// A task action; `handover` for the transfers of a hand-over (离职交接), which override nobody.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn act_as(
+    st: &AppState,
+    p: &Principal,
+    ctx: &AuditCtx,
+    task_id: Uuid,
+    req: TaskActionRequest,
+    idempotency_key: Option<&str>,
+    handover: bool,
 ) -> AppResult<(u16, Value)> {
     let hash = request_hash(&format!("task_action:{task_id}"), &req);
     if let Some(key) = idempotency_key
@@ -1557,7 +1626,15 @@ pub async fn act(
         TaskAction::Comment => "task.comment",
     };
     let idem = idempotency_key.map(|k| (k, hash.as_str()));
-    run(st, p, ctx, row.affair_id, &build, Meta { audit_action, comment: req.comment.clone(), idempotency: idem }).await
+    run(
+        st,
+        p,
+        ctx,
+        row.affair_id,
+        &build,
+        Meta { audit_action, comment: req.comment.clone(), idempotency: idem, handover },
+    )
+    .await
 }
 
 /// Approve several tasks; each in its own transaction, each reported.
@@ -1858,7 +1935,7 @@ pub async fn report_service_result(
         &ctx,
         affair_id,
         &build,
-        Meta { audit_action: "service.result", comment: None, idempotency: None },
+        Meta { audit_action: "service.result", comment: None, idempotency: None, handover: false },
     )
     .await
     {

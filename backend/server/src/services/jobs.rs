@@ -183,10 +183,14 @@ pub fn spawn(st: AppState) {
             tick.tick().await;
             ticks += 1;
             // Time limits are checked every 30 seconds.
-            if ticks % 60 == 1
-                && let Err(e) = crate::services::timers::sweep(&st).await
-            {
-                tracing::warn!(error = ?e, "timer sweep");
+            if ticks % 60 == 1 {
+                if let Err(e) = crate::services::timers::sweep(&st).await {
+                    tracing::warn!(error = ?e, "timer sweep");
+                }
+                // Yellow and red cards and the overdue violations (electronic supervision).
+                if let Err(e) = crate::services::supervision::sweep(&st).await {
+                    tracing::warn!(error = ?e, "supervision sweep");
+                }
             }
             // Uploads never attached to an application are removed hourly (after 24 hours).
             if ticks % 7200 == 2

@@ -27,6 +27,7 @@ pub mod requirements;
 pub mod roles;
 pub mod search;
 pub mod storage;
+pub mod supervision;
 pub mod timers;
 pub mod users;
 

@@ -6,7 +6,7 @@ use sea_orm::ExprTrait;
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -15,8 +15,8 @@ use crate::audit::{self, AuditCtx, Entry};
 use crate::auth::{password, service::revoke_all_sessions};
 use crate::dto::common::{Page, PageQuery};
 use crate::dto::org::{
-    CreateUser, ResetPassword, RoleAssignmentView, SetUserRoles, UpdateUser, UserKind, UserQuery, UserRolesView,
-    UserStatus, UserView,
+    CreateUser, PeopleQuery, PersonCard, ResetPassword, RoleAssignmentView, SetUserRoles, UpdateUser, UserKind,
+    UserQuery, UserRolesView, UserStatus, UserView,
 };
 use crate::entity::{department, role, role_permission, user, user_role};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
@@ -67,6 +67,48 @@ pub async fn list(st: &AppState, p: &Principal, q: &UserQuery, page: &PageQuery)
     let total = paginator.num_items().await?;
     let items = paginator.fetch_page(page.page() - 1).await?;
     Ok(Page { items: items.into_iter().map(Into::into).collect(), total, page: page.page(), page_size: page.size() })
+}
+
+/// The campus directory for pickers (transfer, delegate, add signers, user fields, picks): active
+/// staff by name, username or 工号, with their department — nothing more personal, at most 20.
+/// Students are not listed: a student's record is read through `org.read` only.
+pub async fn people(st: &AppState, q: &PeopleQuery) -> AppResult<Vec<PersonCard>> {
+    let db = st.db.conn();
+    let text = q.q.trim();
+    if text.is_empty() {
+        return Err(AppError::field("q", "required", "请输入姓名或工号", "Type a name or staff number"));
+    }
+    let pat = like_pattern(text);
+    let mut find = user::Entity::find()
+        .filter(user::Column::Status.eq(UserStatus::Active.as_str()))
+        .filter(user::Column::Kind.ne(UserKind::Student.as_str()))
+        .filter(
+            Condition::any()
+                .add(Expr::col(user::Column::DisplayName).like(LikeExpr::new(&pat).escape('\\')))
+                .add(user::Column::Username.eq(text))
+                .add(user::Column::StaffNo.eq(text)),
+        );
+    if let Some(d) = q.department_id {
+        let below: Vec<Uuid> = crate::auth::principal::subtree(db, &[d]).await?.into_iter().collect();
+        find = find.filter(user::Column::DepartmentId.is_in(below));
+    }
+    let rows = find.order_by_asc(user::Column::DisplayName).order_by_asc(user::Column::Id).limit(20).all(db).await?;
+    let depts: std::collections::HashMap<Uuid, String> = department::Entity::find()
+        .filter(department::Column::Id.is_in(rows.iter().filter_map(|u| u.department_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|u| PersonCard {
+            id: u.id,
+            name: u.display_name,
+            department_id: u.department_id,
+            department_name: u.department_id.and_then(|d| depts.get(&d).cloned()),
+        })
+        .collect())
 }
 
 /// One user; the read of personal data is audited.

@@ -23,5 +23,6 @@ mod requirements;
 mod search;
 mod signing;
 mod storage;
+mod supervision;
 mod timers;
 mod workspace;

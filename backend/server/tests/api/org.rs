@@ -350,3 +350,47 @@ async fn sign_ins_and_changes_leave_verifiable_audit_records(app: &TestApp) {
     assert_ne!(tongban_server::audit::content_hash(&edited), edited.hash, "an edited record no longer verifies");
 }
 db_test!(audit_records, sign_ins_and_changes_leave_verifiable_audit_records);
+
+async fn anyone_signed_in_finds_staff_in_the_directory_and_nothing_more(app: &TestApp) {
+    let student = app.login("student1").await;
+    let r = app
+        .get(&format!("/api/v1/people?q={}", crate::search::enc("辅导")), Some(&student.access))
+        .await
+        .expect(200)
+        .body;
+    let names: Vec<&str> = r.as_array().expect("list").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["李辅导", "王辅导"]);
+    let card = r[0].as_object().expect("card");
+    let keys: Vec<&str> = card.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["department_id", "department_name", "id", "name"], "no contact details or numbers");
+    // By username or 工号 exactly; students are not in the directory.
+    let by_no = app.get("/api/v1/people?q=T4002", Some(&student.access)).await.expect(200).body;
+    assert_eq!(by_no[0]["name"], "王辅导");
+    assert_eq!(app.get("/api/v1/people?q=T40", Some(&student.access)).await.expect(200).body, json!([]));
+    assert_eq!(
+        app.get(&format!("/api/v1/people?q={}", crate::search::enc("同学")), Some(&student.access))
+            .await
+            .expect(200)
+            .body,
+        json!([])
+    );
+    // Within a department and below it; wildcards are literal.
+    let xxxy = app.department("xxxy").await;
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/people?q={}&department_id={}",
+                crate::search::enc("辅导"),
+                xxxy["id"].as_str().expect("id")
+            ),
+            Some(&student.access),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(r.as_array().expect("list").len(), 1);
+    assert_eq!(app.get("/api/v1/people?q=%25", Some(&student.access)).await.expect(200).body, json!([]));
+    app.get("/api/v1/people?q=", Some(&student.access)).await.expect(400);
+    app.get(&format!("/api/v1/people?q={}", crate::search::enc("辅导")), None).await.expect(401);
+}
+db_test!(people_directory, anyone_signed_in_finds_staff_in_the_directory_and_nothing_more);

@@ -13,7 +13,7 @@ use crate::db_test;
 use crate::helpers::TestApp;
 
 /// Percent-encode a query value.
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
