@@ -8,7 +8,9 @@ import {
   Notebook,
   Postcard,
   Search,
+  Share,
   Stamp,
+  Tickets,
 } from '@element-plus/icons-vue'
 import type { Component } from 'vue'
 
@@ -22,6 +24,8 @@ export const MENU_ICONS: Record<string, Component> = {
   Notebook,
   Postcard,
   Search,
+  Share,
   Stamp,
+  Tickets,
 }
 export const DEFAULT_ICON = MenuIcon

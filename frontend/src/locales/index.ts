@@ -3,6 +3,7 @@ import { createI18n } from 'vue-i18n'
 import { setApiLanguage } from '@/api/client'
 import { setNetworkMessage } from '@/api/problem'
 
+import designerMenu from './designer.menu'
 import en from './en'
 import zhCN from './zh-CN'
 
@@ -27,7 +28,9 @@ export const i18n = createI18n({
   legacy: false,
   locale: initial(),
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': zhCN, en },
+  // The process pages and requirement plans load their own messages (designer.ts); only their
+  // menu titles are here.
+  messages: { 'zh-CN': { ...zhCN, ...designerMenu['zh-CN'] }, en: { ...en, ...designerMenu.en } },
   missingWarn: false,
   fallbackWarn: false,
 })

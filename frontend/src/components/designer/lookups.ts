@@ -1,0 +1,70 @@
+// What the designer's pickers choose from: users (names behind the ids a definition stores),
+// roles, departments (rules name departments by code, process fields by id), certificate types.
+// Loaded once per page load and shared; a refused list is the caller's problem to show.
+import { reactive } from 'vue'
+
+import { ApiError, api, call, type Schema } from '@/api'
+
+export type Role = Schema<'RoleView'>
+export type Department = Schema<'DepartmentView'>
+export type CertificateType = Schema<'CertificateTypeView'>
+export type User = Schema<'UserView'>
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null
+  return () => {
+    p ??= load().catch((e: unknown) => {
+      p = null
+      throw e
+    })
+    return p
+  }
+}
+
+export const loadRoles = once(() => call(api.GET('/api/v1/roles')))
+export const loadDepartments = once(() => call(api.GET('/api/v1/departments')))
+export const loadCertificateTypes = once(() => call(api.GET('/api/v1/certificate-types')))
+
+/** Names of users by id, as far as they are known. */
+export const people = reactive(new Map<string, { name: string; detail: string }>())
+
+export function rememberPerson(u: { id: string; name: string; detail?: string }) {
+  people.set(u.id, { name: u.name, detail: u.detail ?? '' })
+}
+
+export function describeUser(u: User): string {
+  const no = u.staff_no ?? u.student_no ?? u.username
+  return `${u.display_name}（${no}）`
+}
+
+const asked = new Set<string>()
+/**
+ * Look up the names of the given user ids that are not known yet (`GET /users/{id}` each: the API
+ * has no look-up of several ids, frontend/API-GAPS.md). Ids that cannot be read stay ids.
+ */
+export async function resolvePeople(ids: Iterable<string>): Promise<void> {
+  const todo = [...new Set(ids)].filter((id) => !people.has(id) && !asked.has(id))
+  for (const id of todo) asked.add(id)
+  await Promise.all(
+    todo.map(async (id) => {
+      try {
+        const u = await call(api.GET('/api/v1/users/{id}', { params: { path: { id } } }))
+        rememberPerson({ id, name: u.display_name, detail: describeUser(u) })
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e
+        // Unknown or out of reach: shown as the id.
+      }
+    }),
+  )
+}
+
+export function personName(id: string): string {
+  return people.get(id)?.name ?? id
+}
+
+/** Users by name, username, 学号 or 工号 (active ones), remembered for their names. */
+export async function searchUsers(q: string): Promise<User[]> {
+  const page = await call(api.GET('/api/v1/users', { params: { query: { q: q || undefined, status: 'active', page_size: 20 } } }))
+  for (const u of page.items) rememberPerson({ id: u.id, name: u.display_name, detail: describeUser(u) })
+  return page.items
+}
