@@ -37,6 +37,22 @@ export async function formForGuide(guideId: string): Promise<ApplyForm> {
   }
 }
 
+/**
+ * The form to apply with for a process named by its key (`GET /application-forms?process_key=`):
+ * the built-in processes, such as the requirement plan, are applied for by key.
+ */
+export async function formForProcess(processKey: string): Promise<ApplyForm & { processName: string }> {
+  const f = await call(api.GET('/api/v1/application-forms', { params: { query: { process_key: processKey } } }))
+  return {
+    definition: f.form,
+    access: applicantAccess(f.form, f.field_access),
+    picks: f.picks,
+    version: f.version,
+    isTest: f.is_test,
+    processName: f.process_name,
+  }
+}
+
 export interface AffairForm {
   definition: FormDefinition
   /** What the caller may do with each field now (unlisted fields are read-only). */
