@@ -17,6 +17,7 @@ mod m20261128_000011_certificate_prefixes;
 mod m20261201_000012_archives;
 mod m20261202_000013_requirement_plans;
 mod m20261202_000014_supervision;
+mod m20261202_000015_audit_chain;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_archives::Migration),
             Box::new(m20261202_000013_requirement_plans::Migration),
             Box::new(m20261202_000014_supervision::Migration),
+            Box::new(m20261202_000015_audit_chain::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 //! [`entity`] (sea-orm persistence) on [`db`]. See ARCHITECTURE.md.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod auth;
 pub mod builtin;
 pub mod config;

@@ -50,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// The tamper-evident audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Check a signed certificate offline, as JSON or as the PDF that carries it: exit status 0 when
     /// its signature holds, 1 when not.
     Verify {
@@ -58,6 +63,26 @@ enum Command {
         /// A published key set (`/.well-known/tongban-keys.json`) instead of this server's keys.
         #[arg(long)]
         keys: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Seal the records written since the last seal into the chain.
+    Seal,
+    /// Check every record's hash, every link of the chain and the signed heads: exit status 0 when
+    /// nothing was edited, inserted or deleted, 1 otherwise.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move sealed records written before a day (at least 184 days ago) to the object store as a
+    /// JSON Lines archive, keeping the chain verifiable.
+    Archive {
+        /// The first day kept in the database (YYYY-MM-DD, China time).
+        #[arg(long)]
+        before: chrono::NaiveDate,
     },
 }
 
@@ -137,6 +162,60 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys { action: KeysAction::Rotate } => {
             let kid = KeyRing::rotate(&settings.signing_keys_dir())?;
             println!("new signing key {kid} is active; restart the servers to sign with it");
+        }
+        Command::Audit { action } => {
+            let db = prepare(&settings).await?;
+            let ring = KeyRing::load_or_create(&settings.signing_keys_dir())?;
+            let code = match action {
+                AuditAction::Seal => {
+                    let n =
+                        tongban_server::audit_chain::seal(&db, &ring).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                    println!("sealed {n} audit records");
+                    0
+                }
+                AuditAction::Verify { json } => {
+                    tongban_server::audit_chain::seal(&db, &ring).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                    let r = tongban_server::audit_chain::verify(db.conn(), &ring)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&r)?);
+                    } else {
+                        println!(
+                            "{}: {} records checked (positions {}–{}), {} unsealed, {} signed heads, {} archives",
+                            if r.valid { "VALID" } else { "INVALID" },
+                            r.checked,
+                            r.from_pos,
+                            r.to_pos,
+                            r.unsealed,
+                            r.seals_checked,
+                            r.archives
+                        );
+                        for p in &r.problems {
+                            println!("  {}: {}", p.kind, p.detail);
+                        }
+                    }
+                    if r.valid { 0 } else { 1 }
+                }
+                AuditAction::Archive { before } => {
+                    let storage = tongban_server::services::storage::Storage::from_settings(&settings)?;
+                    let cutoff = before.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::TimeDelta::hours(8));
+                    let cutoff = cutoff.ok_or_else(|| anyhow::anyhow!("invalid day"))?;
+                    match tongban_server::audit_chain::archive(&db, &ring, &storage, cutoff)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                    {
+                        Some(a) => println!(
+                            "archived {} records (positions {}–{}) to {} (sha256 {})",
+                            a.count, a.from_pos, a.to_pos, a.storage_key, a.sha256
+                        ),
+                        None => println!("nothing to archive before {before}"),
+                    }
+                    0
+                }
+            };
+            db.close().await?;
+            std::process::exit(code);
         }
         Command::Verify { file, .. } => {
             let ring = KeyRing::load(&settings.signing_keys_dir())?;

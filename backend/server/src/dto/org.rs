@@ -582,6 +582,12 @@ pub struct AuditLogView {
     pub after: Option<serde_json::Value>,
     /// SHA-256 of the record's canonical content.
     pub hash: String,
+    /// Position in the tamper-evident chain, once sealed.
+    pub chain_pos: Option<i64>,
+    /// Chain hash of the record before it.
+    pub prev_hash: Option<String>,
+    /// This record's chain hash.
+    pub chain_hash: Option<String>,
 }
 
 impl From<audit_log::Model> for AuditLogView {
@@ -601,12 +607,15 @@ impl From<audit_log::Model> for AuditLogView {
             before: m.before,
             after: m.after,
             hash: m.hash,
+            chain_pos: m.chain_pos,
+            prev_hash: m.prev_hash,
+            chain_hash: m.chain_hash,
         }
     }
 }
 
 /// Filters for `GET /audit-logs`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this action.

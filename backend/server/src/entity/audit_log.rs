@@ -22,6 +22,8 @@ pub struct Model {
     pub after: Option<Json>,
     pub hash: String,
     pub prev_hash: Option<String>,
+    pub chain_pos: Option<i64>,
+    pub chain_hash: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -192,6 +192,12 @@ pub fn spawn(st: AppState) {
                     tracing::warn!(error = ?e, "supervision sweep");
                 }
             }
+            // The audit records written since are sealed into the chain every five seconds.
+            if ticks % 10 == 3
+                && let Err(e) = crate::audit_chain::seal(&st.db, &st.signing).await
+            {
+                tracing::warn!(error = ?e, "audit seal");
+            }
             // Uploads never attached to an application are removed hourly (after 24 hours).
             if ticks % 7200 == 2
                 && let Err(e) = crate::services::attachments::sweep_orphans(&st).await

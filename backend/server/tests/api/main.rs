@@ -7,6 +7,7 @@ mod access;
 mod affairs;
 mod applying;
 mod archives;
+mod audit_chain;
 mod auth;
 mod certificates;
 mod consult;
