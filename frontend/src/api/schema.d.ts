@@ -342,6 +342,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit-logs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The matching records, oldest first, as JSON Lines (one record per line, with its hashes), for
+         *     auditors' own tools (`audit.read`, school-wide). The export is audited.
+         */
+        get: operations["export_audit_logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the tamper-evident chain: every record's content hash, every link to the record before
+         *     it, the signed heads; reports edited, deleted, inserted and unsealed records (`audit.read`,
+         *     school-wide). The verification is audited.
+         */
+        get: operations["verify_audit_chain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -1260,6 +1301,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The campus directory for pickers, for anyone signed in: active staff whose name contains `q`
+         *     or whose username or 工号 is `q`, with their department — no contact details — at most 20.
+         */
+        get: operations["list_people"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/permissions": {
         parameters: {
             query?: never;
@@ -1800,6 +1861,126 @@ export interface paths {
         get: operations["search_all"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/assessment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A quarter's figures per department, ranked by on-time rate, then fewer red cards and
+         *     violations, then satisfaction (网上办事考核, 第三条).
+         */
+        get: operations["assessment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Electronic supervision cards: a yellow card (黄牌) once a task or an affair has used 90 % of the
+         *     working time of its limit, a red card (红牌) once it is overdue; resolved when the task is
+         *     handled or the affair ends. Newest first.
+         */
+        get: operations["cards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The same figures, the period's cards, as an XLSX workbook (部门统计, 事项统计, 督办牌). */
+        get: operations["export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Figures over a period of China-time days (default the last 30) for the processes whose handling
+         *     department the caller's `stats.read` reaches: the total, each department, each process and each
+         *     day — submissions, ends by outcome, returns, running and overdue now, handling time in working
+         *     days (average, median, 90th percentile, longest), on-time rate, satisfaction, yellow and red
+         *     cards, violations. Trial runs are left out.
+         */
+        get: operations["overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/violations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The violations register (第十四条): tasks overdue beyond the threshold, handlers overridden by
+         *     administrators, complaints. The discipline office (`supervision.manage`) reads all of it;
+         *     holders of `stats.read` their departments'. Newest first.
+         */
+        get: operations["violations"];
+        put?: never;
+        /** The discipline office registers a complaint received outside the system (by phone, in person). */
+        post: operations["record_complaint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/violations/{id}/handle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The discipline office records how a violation was dealt with (责令改正). */
+        post: operations["handle_violation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2457,6 +2638,39 @@ export interface components {
             /** @description The question. */
             body: string;
         };
+        /** @description The quarter's assessment. */
+        Assessment: {
+            /**
+             * Format: int32
+             * @description Year.
+             */
+            year: number;
+            /**
+             * Format: int32
+             * @description Quarter.
+             */
+            quarter: number;
+            /**
+             * Format: date
+             * @description First day.
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description Last day.
+             */
+            to: string;
+            /** @description Per handling department, ranked. */
+            departments: components["schemas"]["AssessmentRow"][];
+        };
+        /** @description A department's figures for the quarterly assessment (网上办事考核, 第三条), ranked. */
+        AssessmentRow: components["schemas"]["StatsRow"] & {
+            /**
+             * Format: int32
+             * @description Rank by on-time rate, then fewer red cards and violations, then satisfaction.
+             */
+            rank: number;
+        };
         /** @description Who handles a task or receives a CC, tagged by `type`. */
         AssigneeRuleDoc: {
             users: string[];
@@ -2578,6 +2792,15 @@ export interface components {
             after?: unknown;
             /** @description SHA-256 of the record's canonical content. */
             hash: string;
+            /**
+             * Format: int64
+             * @description Position in the tamper-evident chain, once sealed.
+             */
+            chain_pos?: number | null;
+            /** @description Chain hash of the record before it. */
+            prev_hash?: string | null;
+            /** @description This record's chain hash. */
+            chain_hash?: string | null;
         };
         /** @description `POST /tasks/batch`: approve several tasks. */
         BatchApproveRequest: {
@@ -2597,6 +2820,68 @@ export interface components {
             ok: boolean;
             /** @description The problem code when not. */
             code?: string | null;
+        };
+        /** @enum {string} */
+        CardKind: "yellow" | "red";
+        /** @enum {string} */
+        CardSubject: "task" | "affair";
+        /** @description An electronic supervision card. */
+        CardView: {
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description Yellow or red. */
+            kind: components["schemas"]["CardKind"];
+            /** @description A task or the whole affair. */
+            subject: components["schemas"]["CardSubject"];
+            /**
+             * Format: uuid
+             * @description The affair.
+             */
+            affair_id: string;
+            /** @description Its number. */
+            affair_number: string;
+            /** @description Its title. */
+            affair_title: string;
+            /**
+             * Format: uuid
+             * @description The task, for a task card.
+             */
+            task_id?: string | null;
+            /** @description The node, for a task card. */
+            node_name: string;
+            /**
+             * Format: uuid
+             * @description The process.
+             */
+            process_id: string;
+            /** @description Its name. */
+            process_name: string;
+            /**
+             * Format: uuid
+             * @description The handling department.
+             */
+            department_id?: string | null;
+            /** @description Its name. */
+            department_name: string;
+            handler?: components["schemas"]["PersonRef"] | null;
+            /**
+             * Format: date-time
+             * @description The time limit.
+             */
+            due_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the card was issued.
+             */
+            issued_at: string;
+            /**
+             * Format: date-time
+             * @description When the task or affair was dealt with; `null` while open.
+             */
+            resolved_at?: string | null;
         };
         /** @description A theme with its number of published guides. */
         CategoryCount: components["schemas"]["CategoryView"] & {
@@ -2820,6 +3105,80 @@ export interface components {
              * @description Optimistic-lock version.
              */
             version: number;
+        };
+        /** @description One thing verification found wrong. */
+        ChainProblem: {
+            /**
+             * @description `content_changed` (a record was edited), `missing` (records were deleted), `chain_broken`
+             *     (a record was inserted, reordered or its chain fields edited), `unsealed` (written but not
+             *     sealed for more than ten minutes), `seal_mismatch` (a signed head does not match the chain),
+             *     `seal_signature` (a seal's signature does not verify), `truncated` (records after the last
+             *     signed head are gone).
+             */
+            kind: string;
+            /**
+             * Format: int64
+             * @description The chain position concerned.
+             */
+            pos?: number | null;
+            /**
+             * Format: int64
+             * @description The record's sequence number.
+             */
+            seq?: number | null;
+            /**
+             * Format: uuid
+             * @description The record's id.
+             */
+            id?: string | null;
+            /** @description What exactly. */
+            detail: string;
+        };
+        /** @description What verification found. */
+        ChainReport: {
+            /** @description No problem found. */
+            valid: boolean;
+            /**
+             * Format: int64
+             * @description Records checked.
+             */
+            checked: number;
+            /**
+             * Format: int64
+             * @description The first position checked (after the last archive).
+             */
+            from_pos: number;
+            /**
+             * Format: int64
+             * @description The last sealed position.
+             */
+            to_pos: number;
+            /** @description The chain hash at `to_pos`. */
+            head_hash: string;
+            /**
+             * Format: int64
+             * @description Records not sealed yet.
+             */
+            unsealed: number;
+            /**
+             * Format: int64
+             * @description Signed seals checked.
+             */
+            seals_checked: number;
+            /**
+             * Format: int64
+             * @description The latest signed seal's position and time.
+             */
+            latest_seal_pos?: number | null;
+            /** Format: date-time */
+            latest_seal_at?: string | null;
+            /**
+             * Format: int64
+             * @description Archives before the records in the database.
+             */
+            archives: number;
+            /** @description Every problem, in chain order (at most 1,000 listed). */
+            problems: components["schemas"]["ChainProblem"][];
         };
         /** @description `PUT /me/password`. */
         ChangePasswordRequest: {
@@ -3151,6 +3510,24 @@ export interface components {
             phone?: string | null;
             /** @description Initial password; omit for single-sign-on-only accounts. */
             password?: string | null;
+        };
+        /** @description Submissions and ends on one day. */
+        DayCount: {
+            /**
+             * Format: date
+             * @description The China-time day.
+             */
+            day: string;
+            /**
+             * Format: int64
+             * @description Affairs submitted.
+             */
+            submitted: number;
+            /**
+             * Format: int64
+             * @description Affairs that ended.
+             */
+            finished: number;
         };
         /** @description Whether a date is a working day. */
         DayView: {
@@ -3839,6 +4216,16 @@ export interface components {
              * @description The task that was the leaving user's (now closed as transferred).
              */
             task_id: string;
+        };
+        /** @description `POST /stats/violations/{id}/handle`. */
+        HandleViolation: {
+            /** @description How it was dealt with. */
+            note: string;
+            /**
+             * Format: int32
+             * @description The violation's version as read.
+             */
+            version: number;
         };
         /** @description How the users found handle a user task, tagged by `type`. */
         HandlingModeDoc: {
@@ -4541,6 +4928,91 @@ export interface components {
                 after?: unknown;
                 /** @description SHA-256 of the record's canonical content. */
                 hash: string;
+                /**
+                 * Format: int64
+                 * @description Position in the tamper-evident chain, once sealed.
+                 */
+                chain_pos?: number | null;
+                /** @description Chain hash of the record before it. */
+                prev_hash?: string | null;
+                /** @description This record's chain hash. */
+                chain_hash?: string | null;
+            }[];
+            /**
+             * Format: int64
+             * @description Items in the whole list.
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description Page number, from 1.
+             */
+            page: number;
+            /**
+             * Format: int64
+             * @description Page size.
+             */
+            page_size: number;
+        };
+        /** @description One page of a list. */
+        Page_CardView: {
+            /** @description Items on this page. */
+            items: {
+                /**
+                 * Format: uuid
+                 * @description Id.
+                 */
+                id: string;
+                /** @description Yellow or red. */
+                kind: components["schemas"]["CardKind"];
+                /** @description A task or the whole affair. */
+                subject: components["schemas"]["CardSubject"];
+                /**
+                 * Format: uuid
+                 * @description The affair.
+                 */
+                affair_id: string;
+                /** @description Its number. */
+                affair_number: string;
+                /** @description Its title. */
+                affair_title: string;
+                /**
+                 * Format: uuid
+                 * @description The task, for a task card.
+                 */
+                task_id?: string | null;
+                /** @description The node, for a task card. */
+                node_name: string;
+                /**
+                 * Format: uuid
+                 * @description The process.
+                 */
+                process_id: string;
+                /** @description Its name. */
+                process_name: string;
+                /**
+                 * Format: uuid
+                 * @description The handling department.
+                 */
+                department_id?: string | null;
+                /** @description Its name. */
+                department_name: string;
+                handler?: components["schemas"]["PersonRef"] | null;
+                /**
+                 * Format: date-time
+                 * @description The time limit.
+                 */
+                due_at?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When the card was issued.
+                 */
+                issued_at: string;
+                /**
+                 * Format: date-time
+                 * @description When the task or affair was dealt with; `null` while open.
+                 */
+                resolved_at?: string | null;
             }[];
             /**
              * Format: int64
@@ -5259,10 +5731,87 @@ export interface components {
              */
             page_size: number;
         };
+        /** @description One page of a list. */
+        Page_ViolationView: {
+            /** @description Items on this page. */
+            items: {
+                /**
+                 * Format: uuid
+                 * @description Id.
+                 */
+                id: string;
+                /** @description What kind. */
+                kind: components["schemas"]["ViolationKind"];
+                /**
+                 * Format: uuid
+                 * @description The affair.
+                 */
+                affair_id: string;
+                /** @description Its number. */
+                affair_number: string;
+                /**
+                 * Format: uuid
+                 * @description The task, where one is concerned.
+                 */
+                task_id?: string | null;
+                /**
+                 * Format: uuid
+                 * @description The process.
+                 */
+                process_id: string;
+                /** @description Its name. */
+                process_name: string;
+                /**
+                 * Format: uuid
+                 * @description The handling department.
+                 */
+                department_id?: string | null;
+                /** @description Its name. */
+                department_name: string;
+                user?: components["schemas"]["PersonRef"] | null;
+                /** @description What happened. */
+                detail: string;
+                /**
+                 * Format: date-time
+                 * @description When.
+                 */
+                occurred_at: string;
+                /** @description Open or handled. */
+                status: components["schemas"]["ViolationStatus"];
+                handled_by?: components["schemas"]["PersonRef"] | null;
+                /**
+                 * Format: date-time
+                 * @description When.
+                 */
+                handled_at?: string | null;
+                /** @description How (责令改正, 约谈, …). */
+                handling_note?: string | null;
+                /**
+                 * Format: int32
+                 * @description Optimistic-lock version.
+                 */
+                version: number;
+            }[];
+            /**
+             * Format: int64
+             * @description Items in the whole list.
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description Page number, from 1.
+             */
+            page: number;
+            /**
+             * Format: int64
+             * @description Page size.
+             */
+            page_size: number;
+        };
         /** @enum {string} */
         Party: "department" | "it_office";
         /** @enum {string} */
-        Permission: "affair.apply" | "task.handle" | "affair.read" | "consult.answer" | "org.read" | "org.manage" | "user.manage" | "role.manage" | "guide.manage" | "process.manage" | "certificate.issue" | "stats.read" | "audit.read" | "settings.manage" | "api.integrate";
+        Permission: "affair.apply" | "task.handle" | "affair.read" | "consult.answer" | "org.read" | "org.manage" | "user.manage" | "role.manage" | "guide.manage" | "process.manage" | "certificate.issue" | "stats.read" | "supervision.manage" | "audit.read" | "settings.manage" | "api.integrate";
         /** @description A permission and its names. */
         PermissionView: {
             /** @description The permission code. */
@@ -5271,6 +5820,26 @@ export interface components {
             name: string;
             /** @description English name. */
             name_en: string;
+        };
+        /**
+         * @description A member of staff as anyone signed in may find them (a campus directory entry: no contact
+         *     details, no numbers).
+         */
+        PersonCard: {
+            /**
+             * Format: uuid
+             * @description User id.
+             */
+            id: string;
+            /** @description Display name. */
+            name: string;
+            /**
+             * Format: uuid
+             * @description Their department.
+             */
+            department_id?: string | null;
+            /** @description Its name. */
+            department_name?: string | null;
         };
         /** @description Someone named in a view. */
         PersonRef: {
@@ -5732,6 +6301,13 @@ export interface components {
              */
             created_at: string;
         };
+        /** @description `POST /stats/violations`: a complaint received outside the system, about an affair. */
+        RecordComplaint: {
+            /** @description The affair's number. */
+            affair_number: string;
+            /** @description What the complaint says. */
+            detail: string;
+        };
         /** @description `POST /auth/refresh`. */
         RefreshRequest: {
             /** @description The refresh token from the last sign-in or refresh. */
@@ -5948,6 +6524,132 @@ export interface components {
             task_id: string;
             /** @description Stable error code. */
             code: string;
+        };
+        /** @description The whole picture over a period: the total, each department, each process, and the days. */
+        StatsOverview: {
+            /**
+             * Format: date
+             * @description First day.
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description Last day.
+             */
+            to: string;
+            /** @description Everything in reach. */
+            total: components["schemas"]["StatsRow"];
+            /** @description Per handling department, by submissions. */
+            departments: components["schemas"]["StatsRow"][];
+            /** @description Per process, by submissions. */
+            processes: components["schemas"]["StatsRow"][];
+            /** @description Per day. */
+            days: components["schemas"]["DayCount"][];
+        };
+        /** @description The figures of one department, one process or everything in reach, over a period. */
+        StatsRow: {
+            /**
+             * Format: uuid
+             * @description The department or process; `null` for the total.
+             */
+            id?: string | null;
+            /** @description Its name. */
+            name: string;
+            /**
+             * Format: uuid
+             * @description The handling department (for a process).
+             */
+            department_id?: string | null;
+            /**
+             * Format: int64
+             * @description Affairs submitted in the period.
+             */
+            submitted: number;
+            /**
+             * Format: int64
+             * @description Affairs that ended in the period, completed (办结).
+             */
+            completed: number;
+            /**
+             * Format: int64
+             * @description …rejected (不予办理).
+             */
+            rejected: number;
+            /**
+             * Format: int64
+             * @description …withdrawn by the applicant.
+             */
+            withdrawn: number;
+            /**
+             * Format: int64
+             * @description Returns (退回) handlers made in the period.
+             */
+            returns: number;
+            /**
+             * Format: int64
+             * @description Affairs running now.
+             */
+            open_now: number;
+            /**
+             * Format: int64
+             * @description Affairs running now past their time limit.
+             */
+            overdue_now: number;
+            /**
+             * Format: int64
+             * @description Of the affairs completed or rejected in the period, those that ended within their limit.
+             */
+            on_time: number;
+            /**
+             * Format: double
+             * @description `on_time` / (completed + rejected); `null` when none ended.
+             */
+            on_time_rate?: number | null;
+            /**
+             * Format: double
+             * @description Handling time, in working days, of the affairs completed or rejected in the period.
+             */
+            avg_days?: number | null;
+            /**
+             * Format: double
+             * @description Median of the same.
+             */
+            median_days?: number | null;
+            /**
+             * Format: double
+             * @description 90th percentile of the same.
+             */
+            p90_days?: number | null;
+            /**
+             * Format: double
+             * @description Longest of the same.
+             */
+            max_days?: number | null;
+            /**
+             * Format: double
+             * @description Average rating (1–5) given in the period.
+             */
+            satisfaction?: number | null;
+            /**
+             * Format: int64
+             * @description Ratings given in the period.
+             */
+            ratings: number;
+            /**
+             * Format: int64
+             * @description Yellow cards issued in the period.
+             */
+            yellow_cards: number;
+            /**
+             * Format: int64
+             * @description Red cards issued in the period.
+             */
+            red_cards: number;
+            /**
+             * Format: int64
+             * @description Violations registered in the period.
+             */
+            violations: number;
         };
         /**
          * @description A handling action on a task.
@@ -6562,6 +7264,69 @@ export interface components {
              * @description When.
              */
             status_changed_at: string;
+        };
+        /** @enum {string} */
+        ViolationKind: "overdue" | "override" | "complaint";
+        /** @enum {string} */
+        ViolationStatus: "open" | "handled";
+        /** @description A registered violation. */
+        ViolationView: {
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description What kind. */
+            kind: components["schemas"]["ViolationKind"];
+            /**
+             * Format: uuid
+             * @description The affair.
+             */
+            affair_id: string;
+            /** @description Its number. */
+            affair_number: string;
+            /**
+             * Format: uuid
+             * @description The task, where one is concerned.
+             */
+            task_id?: string | null;
+            /**
+             * Format: uuid
+             * @description The process.
+             */
+            process_id: string;
+            /** @description Its name. */
+            process_name: string;
+            /**
+             * Format: uuid
+             * @description The handling department.
+             */
+            department_id?: string | null;
+            /** @description Its name. */
+            department_name: string;
+            user?: components["schemas"]["PersonRef"] | null;
+            /** @description What happened. */
+            detail: string;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            occurred_at: string;
+            /** @description Open or handled. */
+            status: components["schemas"]["ViolationStatus"];
+            handled_by?: components["schemas"]["PersonRef"] | null;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            handled_at?: string | null;
+            /** @description How (责令改正, 约谈, …). */
+            handling_note?: string | null;
+            /**
+             * Format: int32
+             * @description Optimistic-lock version.
+             */
+            version: number;
         };
     };
     responses: never;
@@ -8154,6 +8919,122 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_audit_logs: {
+        parameters: {
+            query?: {
+                /** @description Only this action. */
+                action?: string;
+                /** @description Only this object type. */
+                object_type?: string;
+                /** @description Only this object. */
+                object_id?: string;
+                /** @description Only this actor. */
+                actor_id?: string;
+                /** @description From (inclusive). */
+                from?: string;
+                /** @description Until (exclusive). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON Lines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Bad query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_audit_chain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What verification found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainReport"];
                 };
             };
             /** @description Not signed in */
@@ -12963,6 +13844,58 @@ export interface operations {
             };
         };
     };
+    list_people: {
+        parameters: {
+            query: {
+                /** @description Name contains, or username or 工号 is. */
+                q: string;
+                /** @description Only this department (and the departments below it). */
+                department_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Matching staff */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonCard"][];
+                };
+            };
+            /** @description Bad query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_permissions: {
         parameters: {
             query?: never;
@@ -15915,6 +16848,506 @@ export interface operations {
             };
             /** @description A token was sent but is invalid or expired */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assessment: {
+        parameters: {
+            query: {
+                /** @description Year. */
+                year: number;
+                /** @description Quarter, 1–4. */
+                quarter: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The assessment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
+            };
+            /** @description Invalid quarter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No stats.read */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cards: {
+        parameters: {
+            query?: {
+                /** @description Only yellow or red cards. */
+                kind?: components["schemas"]["CardKind"];
+                /** @description Only cards still open (`true`) or resolved (`false`). */
+                open?: boolean;
+                /** @description Only this handling department's (and its sub-departments'). */
+                department_id?: string;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, at most 100. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cards */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CardView"];
+                };
+            };
+            /** @description Invalid filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No stats.read, or not for that department */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export: {
+        parameters: {
+            query?: {
+                /** @description First day. */
+                from?: string;
+                /** @description Last day. */
+                to?: string;
+                /** @description Only processes of this handling department (and its sub-departments). */
+                department_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workbook */
+            200: {
+                headers: {
+                    /** @description attachment; filename=网上办事统计-{from}-{to}.xlsx */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description Invalid period */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No stats.read, or not for that department */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    overview: {
+        parameters: {
+            query?: {
+                /** @description First day. */
+                from?: string;
+                /** @description Last day. */
+                to?: string;
+                /** @description Only processes of this handling department (and its sub-departments). */
+                department_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsOverview"];
+                };
+            };
+            /** @description Invalid period */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No stats.read, or not for that department */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    violations: {
+        parameters: {
+            query?: {
+                /** @description Only of this kind. */
+                kind?: components["schemas"]["ViolationKind"];
+                /** @description Only open or handled ones. */
+                status?: components["schemas"]["ViolationStatus"];
+                /** @description Only this handling department's (and its sub-departments'). */
+                department_id?: string;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, at most 100. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Violations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ViolationView"];
+                };
+            };
+            /** @description Invalid filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    record_complaint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordComplaint"];
+            };
+        };
+        responses: {
+            /** @description Registered */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViolationView"];
+                };
+            };
+            /** @description Invalid body or unknown affair */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the discipline office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    handle_violation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Violation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HandleViolation"];
+            };
+        };
+        responses: {
+            /** @description Handled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViolationView"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the discipline office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such violation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version, or handled already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
