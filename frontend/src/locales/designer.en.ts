@@ -27,6 +27,8 @@ const en: Messages<typeof designerZh> = {
     builtFrom: 'Requirement plan',
     planLink: 'Requirement plan {number}',
     draft: 'Draft',
+    draftSame: 'Same as v{n}',
+    draftChanged: 'Changed since v{n}, not published',
     draftHint: 'The draft has {nodes} nodes and {fields} form fields. Published versions never change; the draft can be changed at any time.',
     versions: 'Versions and lifecycle',
     versionsHint:

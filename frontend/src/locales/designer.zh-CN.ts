@@ -25,6 +25,8 @@ export default {
     builtFrom: '来源需求计划',
     planLink: '需求计划审批表 {number}',
     draft: '草稿',
+    draftSame: '与 v{n} 相同',
+    draftChanged: '有 v{n} 之后未发布的修改',
     draftHint: '草稿有 {nodes} 个节点、{fields} 个表单字段；发布后的版本不可再修改，草稿可随时修改。',
     versions: '版本与生命周期',
     versionsHint: '草稿 → 试运行（仅测试人员可发起，测试数据与正式数据分开）→ 上线 → 下线。进行中的事务始终按其发起时的版本办理，可通过版本迁移移至其他版本。',
