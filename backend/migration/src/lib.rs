@@ -18,6 +18,7 @@ mod m20261201_000012_archives;
 mod m20261202_000013_requirement_plans;
 mod m20261202_000014_supervision;
 mod m20261202_000015_audit_chain;
+mod m20261202_000016_integrations;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_requirement_plans::Migration),
             Box::new(m20261202_000014_supervision::Migration),
             Box::new(m20261202_000015_audit_chain::Migration),
+            Box::new(m20261202_000016_integrations::Migration),
         ]
     }
 }

@@ -85,6 +85,7 @@ impl Application {
         crate::services::search::spawn_sync(state.db.clone(), state.search.clone());
         crate::services::live::spawn(state.clone());
         crate::services::delivery::spawn(state.clone())?;
+        crate::services::integrations::spawn(state.clone())?;
         Ok(Application { port, server, state })
     }
 
@@ -154,6 +155,7 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .app_data(data.clone())
             .app_data(web::JsonConfig::default().limit(json_limit).error_handler(|e, _| extract::json_error(e).into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| extract::query_error(e).into()))
+            .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(|e, _| extract::form_error(e).into()))
             .app_data(web::PathConfig::default().error_handler(extract::path_error))
             .app_data(web::PayloadConfig::default().limit(json_limit))
             .into_utoipa_app()

@@ -31,6 +31,9 @@ pub struct Claims {
     pub jti: Uuid,
     /// The user's auth epoch when issued; a password change or disable bumps it.
     pub ep: i32,
+    /// For an API client's token: the permissions it may use (a subset of its account's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scp: Option<Vec<String>>,
 }
 
 /// Keys for signing and checking access tokens.
@@ -82,6 +85,17 @@ impl JwtKeys {
 
     /// Sign an access token.
     pub fn issue(&self, user_id: Uuid, epoch: i32, ttl_secs: i64) -> AppResult<String> {
+        self.issue_scoped(user_id, epoch, ttl_secs, None)
+    }
+
+    /// Sign an access token limited to some permissions (API clients).
+    pub fn issue_scoped(
+        &self,
+        user_id: Uuid,
+        epoch: i32,
+        ttl_secs: i64,
+        scp: Option<Vec<String>>,
+    ) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
@@ -91,6 +105,7 @@ impl JwtKeys {
             aud: AUDIENCE.into(),
             jti: Uuid::now_v7(),
             ep: epoch,
+            scp,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("jwt encode: {e}")))

@@ -44,6 +44,7 @@ pub mod common;
 pub mod definition;
 pub mod draft;
 pub mod hall;
+pub mod integration;
 pub mod org;
 pub mod process;
 pub mod requirement;

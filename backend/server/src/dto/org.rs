@@ -15,7 +15,7 @@ string_enum! {
 }
 string_enum! {
     /// Who a user is.
-    UserKind { Student => "student", Staff => "staff", Alumni => "alumni", Visitor => "visitor" }
+    UserKind { Student => "student", Staff => "staff", Alumni => "alumni", Visitor => "visitor", System => "system" }
 }
 string_enum! {
     /// Whether the account may sign in.

@@ -85,7 +85,11 @@ impl FromRequest for Auth {
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| AppError::code(ErrorCode::Unauthenticated))?;
             let claims = st.keys.verify(token)?;
-            let principal = principal::load(st.db.conn(), claims.sub, claims.ep).await?;
+            let mut principal = principal::load(st.db.conn(), claims.sub, claims.ep).await?;
+            // An API client's token carries only the permissions it asked for.
+            if let Some(scp) = &claims.scp {
+                principal.grants.retain(|g| scp.iter().any(|s| s == g.permission.as_str()));
+            }
             let ctx = AuditCtx {
                 actor_id: Some(principal.user_id),
                 actor_name: Some(principal.username.clone()),
@@ -188,6 +192,39 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
             validate(&body)?;
             Ok(ValidJson(body))
         })
+    }
+}
+
+/// A form-encoded body (`application/x-www-form-urlencoded`) that has been parsed and validated.
+pub struct ValidForm<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidForm<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<ValidForm<T>, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let fut = web::Form::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let body = fut.await?.into_inner();
+            validate(&body)?;
+            Ok(ValidForm(body))
+        })
+    }
+}
+
+/// Map form-body failures to problem responses.
+pub fn form_error(err: actix_web::error::UrlencodedError) -> AppError {
+    use actix_web::error::UrlencodedError as E;
+    match err {
+        E::Overflow { .. } | E::UnknownLength => AppError::code(ErrorCode::PayloadTooLarge),
+        E::ContentType => AppError::detail(
+            ErrorCode::UnsupportedMediaType,
+            "请求体须为 application/x-www-form-urlencoded",
+            "The body must be application/x-www-form-urlencoded",
+        ),
+        other => {
+            AppError::detail(ErrorCode::BadRequest, format!("表单无效：{other}"), format!("Invalid form: {other}"))
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod guides;
 pub mod hall;
 pub mod holidays;
+pub mod integrations;
 pub mod me;
 pub mod middleware;
 pub mod notifications;
@@ -68,7 +69,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(consult::configure)
             .configure(search::configure)
             .configure(stats::configure)
-            .configure(audit::configure),
+            .configure(audit::configure)
+            .configure(integrations::configure),
     )
     .configure(ops::configure);
 }
@@ -116,6 +118,7 @@ impl Modify for SecurityAddon {
         (name = "search", description = "Search over guides (Chinese words and pinyin) and your own affairs"),
         (name = "stats", description = "Supervision (督办): figures per department and process, yellow and red cards, the violations register, quarterly assessment, XLSX export"),
         (name = "audit", description = "Audit trail"),
+        (name = "integrations", description = "Integrators: API clients (OAuth 2.0 client credentials) and webhooks for affair and certificate events"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

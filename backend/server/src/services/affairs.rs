@@ -38,7 +38,7 @@ use crate::entity::{
 };
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
 use crate::policy::{DataScope, Permission, Principal, Target};
-use crate::services::{attachments, calendar, certificates, notifications, progress, requirements};
+use crate::services::{attachments, calendar, certificates, integrations, notifications, progress, requirements};
 use crate::state::AppState;
 use crate::time::now;
 
@@ -623,6 +623,9 @@ pub(crate) async fn submit_new(
     enqueue(&*txn, id, &out.events).await?;
     let change = requirements::Change { affair: &row, process: &proc, def: &def, before: None, after: &out.instance };
     requirements::after_command(&*txn, st, p, &change).await?;
+    if let Some(event) = integrations::affair_event(None, &row.status) {
+        integrations::emit(&*txn, event, proc.department_id, integrations::affair_data(&row, &proc.key)).await?;
+    }
     let aref = notifications::AffairRef { id, number: &row.number, title: &row.title };
     notifications::submitted(&*txn, p.user_id, &aref).await?;
     notifications::from_events(&*txn, &aref, &out.instance, &def, &out.events, &task_ids(&*txn, id).await?).await?;
@@ -726,6 +729,10 @@ async fn run(
             after: &out.instance,
         };
         requirements::after_command(&*txn, st, p, &change).await?;
+        if let Some(event) = integrations::affair_event(Some(&l.affair.status), &row.status) {
+            let data = integrations::affair_data(&row, &l.process.key);
+            integrations::emit(&*txn, event, l.process.department_id, data).await?;
+        }
         // An administrator handing someone else's task on overrides its handler (第十四条 register).
         if let Action::Transfer { task, .. } = &action
             && !handover

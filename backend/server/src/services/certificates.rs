@@ -27,6 +27,7 @@ use crate::dto::certificate::{
     VerifyResult, VerifyStatus,
 };
 use crate::dto::common::{Page, PageQuery};
+use crate::dto::integration::WebhookEvent;
 use crate::entity::{certificate, certificate_type, department, user};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
 use crate::policy::{DataScope, Permission, Principal, Target};
@@ -519,7 +520,17 @@ pub(crate) async fn issue_in<C: ConnectionTrait>(
         })),
     )
     .await?;
+    let data = cert_event(&m, &i.ty.code);
+    crate::services::integrations::emit(db, WebhookEvent::CertificateIssued, Some(m.department_id), data).await?;
     Ok(m)
+}
+
+/// What integrators learn of a certificate (its number and verify code, not its contents).
+fn cert_event(m: &certificate::Model, type_code: &str) -> Value {
+    json!({ "certificate": {
+        "id": m.id, "number": m.number, "type": type_code, "status": m.status, "holder_id": m.holder_id,
+        "affair_id": m.affair_id, "verify_code": m.verify_code, "issued_at": m.issued_at, "revoked_at": m.revoked_at,
+    } })
 }
 
 /// Issue a certificate by hand.
@@ -808,6 +819,11 @@ pub async fn revoke(
     )
     .await?;
     let after = certificate::Entity::find_by_id(id).one(&*txn).await?.ok_or_else(AppError::not_found)?;
+    let code =
+        certificate_type::Entity::find_by_id(after.type_id).one(&*txn).await?.map(|t| t.code).unwrap_or_default();
+    let data = cert_event(&after, &code);
+    crate::services::integrations::emit(&*txn, WebhookEvent::CertificateRevoked, Some(after.department_id), data)
+        .await?;
     let v = one_view(st, &*txn, after).await?;
     txn.commit().await?;
     Ok(v)

@@ -130,10 +130,7 @@ async fn perform(st: &AppState, affair_id: Uuid, call: &ServiceCall) -> AppResul
                 }
             }
         }
-        ServiceCall::Webhook { hook } => (
-            false,
-            json!({ "error": "webhook_unavailable", "hook": hook, "message": "未配置该接口，请由流程管理员处理" }),
-        ),
+        ServiceCall::Webhook { hook } => crate::services::integrations::call_hook(st, hook, affair_id).await?,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod directory;
 pub mod drafts;
 pub mod guides;
 pub mod hall;
+pub mod integrations;
 pub mod jobs;
 pub mod live;
 pub mod messages;

@@ -81,7 +81,7 @@ pub async fn people(st: &AppState, q: &PeopleQuery) -> AppResult<Vec<PersonCard>
     let pat = like_pattern(text);
     let mut find = user::Entity::find()
         .filter(user::Column::Status.eq(UserStatus::Active.as_str()))
-        .filter(user::Column::Kind.ne(UserKind::Student.as_str()))
+        .filter(user::Column::Kind.eq(UserKind::Staff.as_str()))
         .filter(
             Condition::any()
                 .add(Expr::col(user::Column::DisplayName).like(LikeExpr::new(&pat).escape('\\')))
@@ -182,6 +182,14 @@ async fn check_identity_fields<C: ConnectionTrait>(
 /// Create an account in a department the caller manages.
 pub async fn create(st: &AppState, p: &Principal, ctx: &AuditCtx, req: CreateUser) -> AppResult<UserView> {
     p.require_on(Permission::UserManage, Target { owner_id: None, department_id: req.department_id })?;
+    if req.kind == UserKind::System {
+        return Err(AppError::field(
+            "kind",
+            "system",
+            "接口账号随 API 客户端创建",
+            "System accounts come with API clients",
+        ));
+    }
     let hash = match &req.password {
         Some(pw) => {
             password::check_policy(&st.settings.password_policy, "password", &req.username, pw)?;
@@ -234,6 +242,13 @@ pub async fn update(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, req:
         return Err(AppError::not_found());
     }
     p.require_on(Permission::UserManage, target(&current))?;
+    if current.kind == UserKind::System.as_str() || req.kind == UserKind::System {
+        return Err(AppError::detail(
+            crate::error::ErrorCode::RuleViolation,
+            "接口账号随 API 客户端管理",
+            "System accounts are managed with their API clients",
+        ));
+    }
     if req.department_id != current.department_id {
         p.require_on(Permission::UserManage, Target { owner_id: None, department_id: req.department_id })?;
     }
@@ -290,6 +305,13 @@ pub async fn reset_password(
         } else {
             AppError::not_found()
         });
+    }
+    if current.kind == UserKind::System.as_str() {
+        return Err(AppError::detail(
+            crate::error::ErrorCode::RuleViolation,
+            "接口账号不能用密码登录，请轮换 API 客户端的密钥",
+            "System accounts have no password; rotate the API client's secret",
+        ));
     }
     password::check_policy(&st.settings.password_policy, "password", &current.username, &req.password)?;
     let hash = password::hash(req.password).await?;

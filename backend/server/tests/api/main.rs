@@ -15,6 +15,7 @@ mod errors;
 mod guides;
 mod hall;
 mod holidays;
+mod integrations;
 mod jobs;
 mod notify;
 mod org;

@@ -226,7 +226,7 @@ fn parse_mail(raw: &str) -> (String, String, String) {
     (subject, to, body)
 }
 
-async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
+pub(crate) async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -235,11 +235,11 @@ async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
 }
 
 /// What the push receiver got: headers of interest and the body.
-type Received = Arc<Mutex<Vec<(actix_web::http::header::HeaderMap, String)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(actix_web::http::header::HeaderMap, String)>>>;
 
 /// A push receiver; with `fail_first` it answers the first attempt of every delivery with 503 and
 /// later ones with 200, otherwise always 200.
-fn start_receiver(fail_first: bool) -> (u16, Received, actix_web::dev::ServerHandle) {
+pub(crate) fn start_receiver(fail_first: bool) -> (u16, Received, actix_web::dev::ServerHandle) {
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let got: Received = Arc::new(Mutex::new(Vec::new()));
     let g = got.clone();
