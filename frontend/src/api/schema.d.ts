@@ -170,6 +170,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/api-clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every API client (the IT office: `settings.manage`). */
+        get: operations["list_clients"];
+        put?: never;
+        /**
+         * Create an API client with its system account; give the account roles with
+         *     `PUT /users/{user_id}/roles`. The secret is in this answer only.
+         */
+        post: operations["create_client"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-clients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One API client. */
+        get: operations["get_client"];
+        /** Rename, describe, enable or disable an API client (disabling stops its tokens at once). */
+        put: operations["update_client"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-clients/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret for an API client; the old secret and its tokens stop working. The secret is in
+         *     this answer only.
+         */
+        post: operations["rotate_client_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/application-forms": {
         parameters: {
             query?: never;
@@ -1301,6 +1360,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A token for an API client (OAuth 2.0 client credentials, RFC 6749 §4.4). Authenticate with
+         *     HTTP Basic (`client_id:client_secret`) or `client_id` and `client_secret` in the form; `scope`
+         *     (space-separated permissions) narrows what the token may do to part of what the client's roles
+         *     give. Public.
+         */
+        post: operations["client_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/people": {
         parameters: {
             query?: never;
@@ -2227,6 +2308,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhook-deliveries/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a failed or given-up delivery again now. */
+        post: operations["redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every webhook (the IT office). */
+        get: operations["list_hooks"];
+        put?: never;
+        /**
+         * Subscribe a URL to affair and certificate events. Each event is POSTed as JSON with
+         *     `X-Tongban-Event`, `X-Tongban-Delivery`, `X-Tongban-Timestamp` and
+         *     `X-Tongban-Signature: sha256=HMAC-SHA256(secret, "<timestamp>.<body>")`; failures are retried
+         *     with back-off. The secret is in this answer only.
+         */
+        post: operations["create_hook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook. */
+        get: operations["get_hook"];
+        /** Change a webhook's URL, events, department filter or activity. */
+        put: operations["update_hook"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook's delivery log, newest first: every event, its attempts, the receiver's last status. */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a `ping` event to a webhook to check that it is reachable and checks signatures. */
+        post: operations["ping_hook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -2550,6 +2723,57 @@ export interface components {
              * @description When.
              */
             created_at: string;
+        };
+        /** @description A client with its secret, shown once (on creation and rotation); only its hash is kept. */
+        ApiClientSecret: components["schemas"]["ApiClientView"] & {
+            /** @description The client secret. Store it now: it cannot be shown again. */
+            client_secret: string;
+        };
+        /**
+         * @description An API client (第三方系统接入). What it may do is the roles of its system account
+         *     (`user_id`, assigned with `PUT /users/{id}/roles`); a token may ask for fewer.
+         */
+        ApiClientView: {
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description The public client id (`client_id` of the token request). */
+            client_id: string;
+            /** @description Name. */
+            name: string;
+            /** @description What it is for, who runs it. */
+            description: string;
+            /** @description Active or disabled. */
+            status: components["schemas"]["ClientStatus"];
+            /**
+             * Format: uuid
+             * @description Its system account.
+             */
+            user_id: string;
+            /** @description The permissions its roles give it (what a token may ask for). */
+            permissions: string[];
+            /**
+             * Format: date-time
+             * @description Created.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the secret was last set.
+             */
+            secret_rotated_at: string;
+            /**
+             * Format: date-time
+             * @description When it last obtained a token.
+             */
+            last_used_at?: string | null;
+            /**
+             * Format: int32
+             * @description Optimistic-lock version.
+             */
+            version: number;
         };
         /**
          * @description What an applicant needs to apply (`POST /affairs`): the form of the version they would start
@@ -3272,6 +3496,37 @@ export interface components {
             /** @description English label. */
             label_en?: string | null;
         };
+        /** @enum {string} */
+        ClientStatus: "active" | "disabled";
+        /**
+         * @description `POST /oauth/token` (RFC 6749 §4.4, client credentials), form-encoded. The client
+         *     authenticates with HTTP Basic (`client_secret_basic`) or with these fields
+         *     (`client_secret_post`).
+         */
+        ClientTokenRequest: {
+            /** @description `client_credentials`. */
+            grant_type: string;
+            /** @description The client id, unless sent with HTTP Basic. */
+            client_id?: string | null;
+            /** @description The secret, unless sent with HTTP Basic. */
+            client_secret?: string | null;
+            /** @description Space-separated permissions the token may use (default: all the client's). */
+            scope?: string | null;
+        };
+        /** @description An API client's access token. */
+        ClientTokenResponse: {
+            /** @description JWT for `Authorization: Bearer`. */
+            access_token: string;
+            /** @description Always `Bearer`. */
+            token_type: string;
+            /**
+             * Format: int64
+             * @description Seconds until it expires.
+             */
+            expires_in: number;
+            /** @description The permissions it carries, space-separated. */
+            scope: string;
+        };
         /** @description When a countersign is complete: `"all"` (会签), `"any"` (或签) or `{"percent": n}`. */
         CompletionDoc: "all" | "any" | {
             /** Format: int32 */
@@ -3335,6 +3590,18 @@ export interface components {
             picks?: {
                 [key: string]: string[];
             };
+        };
+        /** @description `POST /api-clients`. */
+        CreateApiClient: {
+            /** @description Name, e.g. 教务系统. */
+            name: string;
+            /** @description What it is for, who runs it. */
+            description?: string;
+            /**
+             * Format: uuid
+             * @description The department its account belongs to (for department-scoped roles).
+             */
+            department_id?: string | null;
         };
         /** @description `POST /categories`. */
         CreateCategory: {
@@ -3511,6 +3778,22 @@ export interface components {
             /** @description Initial password; omit for single-sign-on-only accounts. */
             password?: string | null;
         };
+        /** @description `POST /webhooks`. */
+        CreateWebhook: {
+            /** @description Unique name (letters, digits, `_`, `-`). */
+            name: string;
+            /** @description An `http://` or `https://` URL without credentials. */
+            url: string;
+            /** @description The events to receive (at least one). */
+            events: components["schemas"]["WebhookEvent"][];
+            /**
+             * Format: uuid
+             * @description Only this handling department's processes.
+             */
+            department_id?: string | null;
+            /** @description 16–128 visible ASCII characters; generated when left out. */
+            secret?: string | null;
+        };
         /** @description Submissions and ends on one day. */
         DayCount: {
             /**
@@ -3557,6 +3840,54 @@ export interface components {
             field?: string | null;
             /** @description Explanation. */
             message: string;
+        };
+        /** @enum {string} */
+        DeliveryStatus: "pending" | "delivered" | "failed";
+        /** @description One delivery of one event to one webhook. */
+        DeliveryView: {
+            /**
+             * Format: uuid
+             * @description Id (also `X-Tongban-Delivery`).
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The webhook.
+             */
+            webhook_id: string;
+            /** @description The event. */
+            event: string;
+            /** @description Where it stands. */
+            status: components["schemas"]["DeliveryStatus"];
+            /**
+             * Format: int32
+             * @description Attempts made.
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (while pending).
+             */
+            next_attempt_at: string;
+            /**
+             * Format: int32
+             * @description The receiver's last HTTP status.
+             */
+            last_status?: number | null;
+            /** @description The last failure. */
+            last_error?: string | null;
+            /** @description What is sent. */
+            payload: unknown;
+            /**
+             * Format: date-time
+             * @description When the event happened.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was delivered.
+             */
+            delivered_at?: string | null;
         };
         /** @enum {string} */
         DepartmentKind: "school" | "office" | "college" | "class" | "group";
@@ -5136,6 +5467,70 @@ export interface components {
             page_size: number;
         };
         /** @description One page of a list. */
+        Page_DeliveryView: {
+            /** @description Items on this page. */
+            items: {
+                /**
+                 * Format: uuid
+                 * @description Id (also `X-Tongban-Delivery`).
+                 */
+                id: string;
+                /**
+                 * Format: uuid
+                 * @description The webhook.
+                 */
+                webhook_id: string;
+                /** @description The event. */
+                event: string;
+                /** @description Where it stands. */
+                status: components["schemas"]["DeliveryStatus"];
+                /**
+                 * Format: int32
+                 * @description Attempts made.
+                 */
+                attempts: number;
+                /**
+                 * Format: date-time
+                 * @description When the next attempt is due (while pending).
+                 */
+                next_attempt_at: string;
+                /**
+                 * Format: int32
+                 * @description The receiver's last HTTP status.
+                 */
+                last_status?: number | null;
+                /** @description The last failure. */
+                last_error?: string | null;
+                /** @description What is sent. */
+                payload: unknown;
+                /**
+                 * Format: date-time
+                 * @description When the event happened.
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When it was delivered.
+                 */
+                delivered_at?: string | null;
+            }[];
+            /**
+             * Format: int64
+             * @description Items in the whole list.
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description Page number, from 1.
+             */
+            page: number;
+            /**
+             * Format: int64
+             * @description Page size.
+             */
+            page_size: number;
+        };
+        /** @description One page of a list. */
         Page_DraftSummary: {
             /** @description Items on this page. */
             items: {
@@ -6418,6 +6813,14 @@ export interface components {
              */
             version: number;
         };
+        /** @description `POST /api-clients/{id}/secret`: a new secret; the old one stops working. */
+        RotateSecret: {
+            /**
+             * Format: int32
+             * @description The version read.
+             */
+            version: number;
+        };
         /** @description A downloadable sample text or blank form (示范文本及空表). */
         SampleFile: {
             /**
@@ -6942,6 +7345,20 @@ export interface components {
              */
             other_candidates: boolean;
         };
+        /** @description `PUT /api-clients/{id}`. */
+        UpdateApiClient: {
+            /** @description Name. */
+            name: string;
+            /** @description Description. */
+            description?: string;
+            /** @description Disabled clients get no tokens, and their tokens stop working at once. */
+            status: components["schemas"]["ClientStatus"];
+            /**
+             * Format: int32
+             * @description The version read.
+             */
+            version: number;
+        };
         /** @description `PUT /categories/{id}`: send back the `version` you read. */
         UpdateCategory: {
             /** @description Name. */
@@ -7101,6 +7518,25 @@ export interface components {
              */
             version: number;
         };
+        /** @description `PUT /webhooks/{id}`. */
+        UpdateWebhook: {
+            /** @description URL. */
+            url: string;
+            /** @description Events. */
+            events: components["schemas"]["WebhookEvent"][];
+            /**
+             * Format: uuid
+             * @description Department filter.
+             */
+            department_id?: string | null;
+            /** @description Active. */
+            active: boolean;
+            /**
+             * Format: int32
+             * @description The version read.
+             */
+            version: number;
+        };
         /** @description The body of an upload, for the OpenAPI document. */
         UploadForm: {
             /**
@@ -7112,7 +7548,7 @@ export interface components {
             field?: string | null;
         };
         /** @enum {string} */
-        UserKind: "student" | "staff" | "alumni" | "visitor";
+        UserKind: "student" | "staff" | "alumni" | "visitor" | "system";
         /** @description A user's roles. */
         UserRolesView: {
             /** @description Roles held. */
@@ -7322,6 +7758,52 @@ export interface components {
             handled_at?: string | null;
             /** @description How (责令改正, 约谈, …). */
             handling_note?: string | null;
+            /**
+             * Format: int32
+             * @description Optimistic-lock version.
+             */
+            version: number;
+        };
+        /** @enum {string} */
+        WebhookEvent: "affair.submitted" | "affair.resubmitted" | "affair.returned" | "affair.completed" | "affair.rejected" | "affair.withdrawn" | "certificate.issued" | "certificate.revoked" | "ping";
+        /** @description A webhook with its signing secret, shown once. */
+        WebhookSecret: components["schemas"]["WebhookView"] & {
+            /**
+             * @description The HMAC-SHA256 secret: each request carries
+             *     `X-Tongban-Signature: sha256=HMAC(secret, "<X-Tongban-Timestamp>.<body>")`.
+             */
+            secret: string;
+        };
+        /** @description A webhook (its secret is never shown again after it is set). */
+        WebhookView: {
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description Unique name; a process's `webhook` service task calls the hook by this name. */
+            name: string;
+            /** @description Where events are POSTed. */
+            url: string;
+            /** @description The events it receives. */
+            events: components["schemas"]["WebhookEvent"][];
+            /**
+             * Format: uuid
+             * @description Only events of this handling department's processes (`null`: all).
+             */
+            department_id?: string | null;
+            /** @description Inactive hooks receive nothing. */
+            active: boolean;
+            /**
+             * Format: date-time
+             * @description Created.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Last changed.
+             */
+            updated_at: string;
             /**
              * Format: int32
              * @description Optimistic-lock version.
@@ -8196,6 +8678,397 @@ export interface operations {
                 };
             };
             /** @description Too late */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_clients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Clients */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiClientView"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_client: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiClient"];
+            };
+        };
+        responses: {
+            /** @description Created, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiClientSecret"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_client: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Client id (not the public client_id) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The client */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiClientView"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_client: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Client id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateApiClient"];
+            };
+        };
+        responses: {
+            /** @description The client */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiClientView"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotate_client_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Client id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RotateSecret"];
+            };
+        };
+        responses: {
+            /** @description The client with its new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiClientSecret"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13844,6 +14717,75 @@ export interface operations {
             };
         };
     };
+    client_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["ClientTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientTokenResponse"];
+                };
+            };
+            /** @description Unsupported grant type, or a scope the client does not hold */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid client credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a form */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_people: {
         parameters: {
             query: {
@@ -18677,6 +19619,527 @@ export interface operations {
                 };
             };
             /** @description No certificate with this code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Delivery id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued again */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryView"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already delivered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_hooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Webhooks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_hook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Created, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The name is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_hook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_hook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhook"];
+            };
+        };
+        responses: {
+            /** @description The webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+            /** @description Invalid body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Only in this state. */
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page, at most 100. */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeliveryView"];
+                };
+            };
+            /** @description Invalid filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ping_hook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryView"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the IT office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook */
             404: {
                 headers: {
                     [name: string]: unknown;
