@@ -62,9 +62,39 @@ export function personName(id: string): string {
   return people.get(id)?.name ?? id
 }
 
-/** Users by name, username, 学号 or 工号 (active ones), remembered for their names. */
-export async function searchUsers(q: string): Promise<User[]> {
-  const page = await call(api.GET('/api/v1/users', { params: { query: { q: q || undefined, status: 'active', page_size: 20 } } }))
-  for (const u of page.items) rememberPerson({ id: u.id, name: u.display_name, detail: describeUser(u) })
-  return page.items
+/** Someone a picker offers: from the user list or the campus directory. */
+export interface Candidate {
+  id: string
+  label: string
+}
+
+/**
+ * People by name, username, 学号 or 工号: the users the caller may read (`GET /users`, within their
+ * `org.read` scope — students included) together with the campus directory of staff that anyone
+ * signed in may search (`GET /people`), so that a department naming testers or owners also finds
+ * staff of other departments. Either may be refused; both refused is an error.
+ */
+export async function searchPeople(q: string): Promise<Candidate[]> {
+  const [users, staff] = await Promise.allSettled([
+    call(api.GET('/api/v1/users', { params: { query: { q: q || undefined, status: 'active', page_size: 20 } } })),
+    // The directory needs something to look for.
+    q ? call(api.GET('/api/v1/people', { params: { query: { q } } })) : Promise.resolve([]),
+  ])
+  if (users.status === 'rejected' && staff.status === 'rejected') throw users.reason
+  const out = new Map<string, Candidate>()
+  if (users.status === 'fulfilled') {
+    for (const u of users.value.items) {
+      rememberPerson({ id: u.id, name: u.display_name, detail: describeUser(u) })
+      out.set(u.id, { id: u.id, label: describeUser(u) })
+    }
+  }
+  if (staff.status === 'fulfilled') {
+    for (const p of staff.value) {
+      if (out.has(p.id)) continue
+      const label = p.department_name ? `${p.name}（${p.department_name}）` : p.name
+      if (!people.has(p.id)) rememberPerson({ id: p.id, name: p.name, detail: label })
+      out.set(p.id, { id: p.id, label })
+    }
+  }
+  return [...out.values()]
 }
