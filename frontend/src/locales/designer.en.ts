@@ -309,7 +309,8 @@ const en: Messages<typeof designerZh> = {
       notifyValue: 'Notification template code',
       webhookValue: 'Webhook name',
       issue_certificateValue: 'Certificate type',
-      freeTextHint: 'The API offers no list to choose from yet: enter a configured code',
+      freeTextHint: 'No list to choose from: enter a configured code',
+      inactive: 'inactive',
       required: 'A service step needs a service call',
     },
     outcomes: {

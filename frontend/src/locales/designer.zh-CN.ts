@@ -306,7 +306,8 @@ export default {
       notifyValue: '通知模板代码',
       webhookValue: 'Webhook 名称',
       issue_certificateValue: '证照类型',
-      freeTextHint: '接口尚不提供可选列表，请填写已配置的代码',
+      freeTextHint: '没有可选列表，请填写已配置的代码',
+      inactive: '已停用',
       required: '服务节点须选择调用的服务',
     },
     outcomes: {

@@ -24,6 +24,8 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
 export const loadRoles = once(() => call(api.GET('/api/v1/roles')))
 export const loadDepartments = once(() => call(api.GET('/api/v1/departments')))
 export const loadCertificateTypes = once(() => call(api.GET('/api/v1/certificate-types')))
+/** Names of the configured webhooks (a `webhook` service task calls one by name). */
+export const loadWebhooks = once(() => call(api.GET('/api/v1/webhooks')).then((hooks) => hooks.map((h) => ({ name: h.name, active: h.active }))))
 
 /** Names of users by id, as far as they are known. */
 export const people = reactive(new Map<string, { name: string; detail: string }>())
