@@ -13,6 +13,10 @@ export function loadDepartments(): Promise<Department[]> {
   })
   return departments
 }
+/** Forget the loaded departments (after the organisation pages changed them): the next load reads them again. */
+export function forgetDepartments() {
+  departments = null
+}
 
 const userNames = reactive(new Map<string, string>())
 /**

@@ -3,6 +3,7 @@ import { createI18n } from 'vue-i18n'
 import { setApiLanguage } from '@/api/client'
 import { setNetworkMessage } from '@/api/problem'
 
+import adminMenu from './admin.menu'
 import designerMenu from './designer.menu'
 import en from './en'
 import zhCN from './zh-CN'
@@ -28,9 +29,12 @@ export const i18n = createI18n({
   legacy: false,
   locale: initial(),
   fallbackLocale: 'zh-CN',
-  // The process pages and requirement plans load their own messages (designer.ts); only their
-  // menu titles are here.
-  messages: { 'zh-CN': { ...zhCN, ...designerMenu['zh-CN'] }, en: { ...en, ...designerMenu.en } },
+  // The process pages, requirement plans and the admin pages (admin.ts) load their own messages
+  // (designer.ts); only their menu titles are here.
+  messages: {
+    'zh-CN': { ...zhCN, ...designerMenu['zh-CN'], ...adminMenu['zh-CN'] },
+    en: { ...en, ...designerMenu.en, ...adminMenu.en },
+  },
   missingWarn: false,
   fallbackWarn: false,
 })
