@@ -23,6 +23,7 @@ work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 TONGBAN_DATA_DIR="$work/data" TONGBAN_LISTEN="127.0.0.1:$port" TONGBAN_DEMO=1 RUST_LOG=warn \
 TONGBAN_LOGIN_THROTTLE__MAX_FAILURES_PER_ACCOUNT=1000000 TONGBAN_LOGIN_THROTTLE__MAX_FAILURES_PER_IP=1000000 \
+TONGBAN_RATE_LIMIT__PER_USER_PER_MINUTE=0 TONGBAN_RATE_LIMIT__PER_IP_PER_MINUTE=0 \
     "$target/debug/tongban" serve >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -16,6 +16,8 @@ duration="${DURATION:-20s}"
 connections="${CONNECTIONS:-8}"
 work="$(mktemp -d)"
 export TONGBAN_DATA_DIR="$work" TONGBAN_LISTEN="127.0.0.1:$port" RUST_LOG=warn
+# Load from one address: the rate limits would measure themselves.
+export TONGBAN_RATE_LIMIT__PER_USER_PER_MINUTE=0 TONGBAN_RATE_LIMIT__PER_IP_PER_MINUTE=0
 "$bin" serve --demo >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT

@@ -61,6 +61,28 @@ pub struct Settings {
     pub pdf: PdfSettings,
     /// Electronic supervision (yellow and red cards, the violations register).
     pub supervision: SupervisionSettings,
+    /// Request rate limits per signed-in user and per client address.
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Request rate limits, per instance: `TONGBAN_RATE_LIMIT__PER_USER_PER_MINUTE=600`. Signed-in
+/// requests count against the user, anonymous ones against the client address (the forwarded one
+/// behind a trusted proxy). 0 switches a limit off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Requests a minute per signed-in user.
+    pub per_user_per_minute: u32,
+    /// Requests a minute per client address, for requests without a valid token.
+    pub per_ip_per_minute: u32,
+    /// How many requests may come at once before the rate applies.
+    pub burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings { per_user_per_minute: 600, per_ip_per_minute: 3000, burst: 200 }
+    }
 }
 
 /// Electronic supervision: `TONGBAN_SUPERVISION__YELLOW_AT_PERCENT=90`.
@@ -250,6 +272,7 @@ impl Default for Settings {
             push: PushSettings::default(),
             pdf: PdfSettings::default(),
             supervision: SupervisionSettings::default(),
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub http_requests: Family<HttpLabels, Counter>,
     /// Request durations in seconds.
     pub http_duration: Family<HttpLabels, Histogram>,
+    /// Requests refused by the rate limits.
+    pub rate_limited: Counter,
 }
 
 impl Default for Metrics {
@@ -35,11 +37,18 @@ impl Default for Metrics {
         );
         registry.register("http_requests", "HTTP requests served", http_requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request duration", http_duration.clone());
-        Metrics { registry, http_requests, http_duration }
+        let rate_limited = Counter::default();
+        registry.register("rate_limited_requests", "Requests refused by the rate limits", rate_limited.clone());
+        Metrics { registry, http_requests, http_duration, rate_limited }
     }
 }
 
 impl Metrics {
+    /// Count a request refused by the rate limits.
+    pub fn rate_limited(&self) {
+        self.rate_limited.inc();
+    }
+
     /// Record one finished request.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let labels = HttpLabels { method: method.to_owned(), route: route.to_owned(), status };

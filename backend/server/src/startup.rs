@@ -76,6 +76,7 @@ impl Application {
             storage: Arc::new(crate::services::storage::Storage::from_settings(&settings)?),
             search,
             hall: Arc::new(crate::services::hall::HallCache::default()),
+            limits: Arc::new(crate::http::ratelimit::RateLimits::new(&settings.rate_limit)),
             settings: Arc::new(settings),
         };
         let listener = TcpListener::bind(&state.settings.listen)?;
@@ -148,6 +149,7 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
         let spa_root = spa_root.clone();
         App::new()
+            .wrap(from_fn(http::ratelimit::limit))
             .wrap(from_fn(middleware::request_context))
             .wrap(cors(&settings))
             .wrap(Compress::default())

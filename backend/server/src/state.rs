@@ -32,4 +32,6 @@ pub struct AppState {
     pub search: Arc<SearchIndex>,
     /// The hall's in-memory caches (published catalogue, rendered guide pages).
     pub hall: Arc<crate::services::hall::HallCache>,
+    /// Request rate limits of this instance.
+    pub limits: Arc<crate::http::ratelimit::RateLimits>,
 }

@@ -27,6 +27,7 @@ pub mod positions;
 pub mod problem;
 pub mod processes;
 pub mod progress;
+pub mod ratelimit;
 pub mod requirements;
 pub mod roles;
 pub mod search;

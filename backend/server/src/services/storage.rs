@@ -176,6 +176,116 @@ fn is_text(found: Option<&str>, data: &[u8]) -> bool {
     found.is_none() && !data.contains(&0) && std::str::from_utf8(data).is_ok()
 }
 
+/// The most a container (docx, xlsx, pptx, ofd) may expand to, in all.
+const MAX_UNPACKED: u64 = 256 * 1024 * 1024;
+/// The most a container may expand relative to its size.
+const MAX_RATIO: u64 = 200;
+/// The most entries a container may hold.
+const MAX_ENTRIES: usize = 10_000;
+
+fn refused(zh: &str, en: &str) -> AppError {
+    AppError::detail(ErrorCode::UnsupportedMediaType, zh, en)
+}
+
+/// Refuse files that are more than they claim to be: containers that expand far beyond their size
+/// (zip bombs, measured by decompressing, since sizes in headers can lie), and polyglots — images
+/// or PDFs with another file after their end, PDFs that run JavaScript or launch programs, and
+/// markup a browser could run hidden in a file of another type. `mime` is what [`sniff`] found.
+pub fn inspect(mime: &str, data: &[u8]) -> AppResult<()> {
+    let head: String = String::from_utf8_lossy(&data[..data.len().min(1024)]).to_lowercase();
+    let markup = ["<script", "<html", "<!doctype html", "<svg", "<iframe"];
+    if !mime.starts_with("text/") && mime != "application/xml" && markup.iter().any(|m| head.contains(m)) {
+        return Err(refused("文件中含有网页脚本，不予接收", "The file carries web markup or script"));
+    }
+    let trailing = |rest: &[u8]| rest.iter().any(|b| !b.is_ascii_whitespace() && *b != 0);
+    let after =
+        |needle: &[u8]| data.windows(needle.len()).rposition(|w| w == needle).map(|i| &data[i + needle.len()..]);
+    match mime {
+        "image/png" => match after(b"IEND") {
+            Some(rest) if rest.len() >= 4 && !trailing(&rest[4..]) => {}
+            _ => {
+                return Err(refused(
+                    "PNG 图片不完整或结尾附带了其他数据",
+                    "The PNG is truncated or has data after its end",
+                ));
+            }
+        },
+        "image/jpeg" => {
+            let end = data.iter().rposition(|b| *b != 0).map_or(&data[..0], |i| &data[..=i]);
+            if !end.ends_with(&[0xFF, 0xD9]) {
+                return Err(refused(
+                    "JPEG 图片不完整或结尾附带了其他数据",
+                    "The JPEG is truncated or has data after its end",
+                ));
+            }
+        }
+        "image/gif" => {
+            let end = data.iter().rposition(|b| *b != 0).map(|i| data[i]);
+            if end != Some(0x3B) {
+                return Err(refused(
+                    "GIF 图片不完整或结尾附带了其他数据",
+                    "The GIF is truncated or has data after its end",
+                ));
+            }
+        }
+        "image/webp" => {
+            let declared = data.get(4..8).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize + 8);
+            if declared != Some(data.len()) && declared != Some(data.len() - (data.len() % 2)) {
+                return Err(refused("WebP 图片的长度与内容不符", "The WebP's length does not match its contents"));
+            }
+        }
+        "application/pdf" => {
+            match after(b"%%EOF") {
+                Some(rest) if !trailing(rest) => {}
+                _ => {
+                    return Err(refused(
+                        "PDF 文件不完整或结尾附带了其他数据",
+                        "The PDF is truncated or has data after its end",
+                    ));
+                }
+            }
+            let active: [&[u8]; 3] = [b"/JavaScript", b"/Launch", b"/EmbeddedFile"];
+            if active.iter().any(|a| data.windows(a.len()).any(|w| w == *a)) {
+                return Err(refused(
+                    "PDF 中含有脚本、启动程序或嵌入文件，不予接收，请另存为普通 PDF 后上传",
+                    "The PDF carries scripts, launch actions or embedded files; save it as a plain PDF",
+                ));
+            }
+        }
+        m if m.starts_with("application/vnd.openxmlformats") || m == "application/ofd" => container(data)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A zip container must open, hold a sane number of entries and expand to a sane size.
+fn container(data: &[u8]) -> AppResult<()> {
+    use std::io::Read;
+    let bad = || refused("文档无法打开或已损坏", "The document cannot be opened");
+    let bomb = || refused("文档解压后过大（疑似压缩炸弹），不予接收", "The document expands too far (a zip bomb?)");
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(|_| bad())?;
+    if z.len() > MAX_ENTRIES {
+        return Err(bomb());
+    }
+    let limit = MAX_UNPACKED.min((data.len() as u64).saturating_mul(MAX_RATIO)).max(1024 * 1024);
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).map_err(|_| bad())?;
+        loop {
+            let n = f.read(&mut buf).map_err(|_| bad())?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if total > limit {
+                return Err(bomb());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Establish the media type from the contents and check it against the extension.
 pub fn sniff(filename: &str, data: &[u8]) -> AppResult<&'static str> {
     let ext = extension(filename).unwrap_or_default();
@@ -251,6 +361,10 @@ impl Storage {
             return Err(AppError::field("file", "empty", "文件为空", "The file is empty"));
         }
         let content_type = sniff(&filename, &data)?.to_owned();
+        let (mime, bytes) = (content_type.clone(), data.clone());
+        tokio::task::spawn_blocking(move || inspect(&mime, &bytes))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("inspect: {e}")))??;
         let sha256 = hex::encode(Sha256::digest(&data));
         let now = chrono::Utc::now();
         let key = format!("{prefix}/{}/{}", now.format("%Y/%m"), Uuid::now_v7().simple());
@@ -338,6 +452,47 @@ mod tests {
         }
         assert_eq!(safe_filename(" 在读证明 申请表.pdf ").ok().as_deref(), Some("在读证明 申请表.pdf"));
         assert!(safe_filename("v1.2.final.docx").is_ok());
+    }
+
+    fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        use std::io::Write;
+        let mut out = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut out);
+            let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            for (name, data) in entries {
+                z.start_file(*name, opts).expect("start");
+                z.write_all(data).expect("write");
+            }
+            z.finish().expect("finish");
+        }
+        out.into_inner()
+    }
+
+    #[test]
+    fn zip_bombs_and_polyglots_are_refused() {
+        let docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+        // An ordinary document passes; 300 MiB of zeros in a few hundred KiB does not.
+        let fine = zip_of(&[("word/document.xml", b"<w:document/>".repeat(1000))]);
+        assert!(inspect(docx, &fine).is_ok());
+        let bomb = zip_of(&[("word/document.xml", vec![0u8; 300 * 1024 * 1024])]);
+        assert!(bomb.len() < 1024 * 1024, "{} bytes", bomb.len());
+        assert!(inspect(docx, &bomb).is_err());
+        assert!(inspect(docx, b"PK\x03\x04not really").is_err());
+        // Images and PDFs with something after their end; PDFs that act.
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\0IEND\xaeB`\x82";
+        assert!(inspect("image/png", png).is_ok());
+        assert!(inspect("image/png", &[&png[..], &fine[..]].concat()).is_err(), "a zip behind a PNG");
+        assert!(inspect("image/png", &png[..png.len() - 8]).is_err(), "truncated");
+        assert!(inspect("image/jpeg", b"\xff\xd8\xff\xe0JFIF\xff\xd9").is_ok());
+        assert!(inspect("image/jpeg", b"\xff\xd8\xff\xe0JFIF\xff\xd9<script>x</script>").is_err());
+        assert!(inspect("application/pdf", PDF).is_ok());
+        assert!(inspect("application/pdf", &[PDF, &fine[..]].concat()).is_err());
+        let js = b"%PDF-1.7\n1 0 obj<</OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n%%EOF\n";
+        assert!(inspect("application/pdf", js).is_err());
+        // Markup hidden in a binary type.
+        assert!(inspect("image/gif", b"GIF89a<html><script>alert(1)</script>;").is_err());
+        assert!(inspect("text/plain; charset=utf-8", b"<script> in a text file is text").is_ok());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::helpers::{Resp, TestApp, Tokens};
 /// A small, real PDF.
 pub(crate) const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
 /// A 1×1 PNG.
-pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
 
 /// A multipart body with one file part and optional text parts.
 pub(crate) fn multipart(filename: Option<&str>, data: &[u8], fields: &[(&str, &str)]) -> (String, Vec<u8>) {
@@ -428,6 +428,7 @@ async fn drafts_are_saved_incomplete_and_submitted_once(app: &TestApp) {
     assert_eq!(d["version"], 1);
     assert_eq!(d["process_key"], "enrolment_certificate");
     let list = app.get("/api/v1/drafts", Some(&student.access)).await.expect(200).body;
+    assert_eq!(list["items"][0]["process_key"], "enrolment_certificate");
     assert_eq!(list["total"], 1);
     assert_eq!(app.get("/api/v1/drafts", Some(&other.access)).await.expect(200).body["total"], 0);
 

@@ -213,6 +213,12 @@ where
         demo: true,
         frontend_dir: data_dir.join("no-spa"),
         db_max_connections: 5,
+        // Tests send bursts from one address; the rate limits have tests of their own.
+        rate_limit: tongban_server::config::RateLimitSettings {
+            per_user_per_minute: 0,
+            per_ip_per_minute: 0,
+            burst: 0,
+        },
         ..Settings::default()
     };
     let mut pg: Option<(String, String)> = None;

@@ -14,6 +14,7 @@ mod consult;
 mod errors;
 mod guides;
 mod hall;
+mod hardening;
 mod holidays;
 mod integrations;
 mod jobs;
