@@ -19,6 +19,7 @@ mod m20261202_000013_requirement_plans;
 mod m20261202_000014_supervision;
 mod m20261202_000015_audit_chain;
 mod m20261202_000016_integrations;
+mod m20261202_000017_process_diagrams;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_supervision::Migration),
             Box::new(m20261202_000015_audit_chain::Migration),
             Box::new(m20261202_000016_integrations::Migration),
+            Box::new(m20261202_000017_process_diagrams::Migration),
         ]
     }
 }

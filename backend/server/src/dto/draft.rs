@@ -88,6 +88,8 @@ pub struct DraftSummary {
     pub guide_id: Option<Uuid>,
     /// The process.
     pub process_id: Uuid,
+    /// The process's key (for applying by key, `POST /affairs {process_key}`).
+    pub process_key: String,
     /// Title.
     pub title: String,
     /// Optimistic-lock version.

@@ -311,6 +311,8 @@ pub struct ResetPassword {
 pub struct UserQuery {
     /// Username, name, 学号 or 工号 contains.
     pub q: Option<String>,
+    /// Only these users: ids separated by commas (at most 100), for showing names.
+    pub ids: Option<String>,
     /// Only this department (not its sub-departments).
     pub department_id: Option<Uuid>,
     /// Only this kind.

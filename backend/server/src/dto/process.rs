@@ -49,6 +49,8 @@ pub struct ProcessDetail {
     /// The draft's form definition (fields).
     #[schema(value_type = crate::dto::definition::FormDefinitionDoc)]
     pub draft_form: serde_json::Value,
+    /// The designer's diagram of the draft, when the draft was saved with one.
+    pub draft_diagram: Option<String>,
     /// Published versions, newest first.
     pub versions: Vec<VersionView>,
     /// The draft checked as it was saved: graph, conditions, assignee rules, form and references.
@@ -87,6 +89,8 @@ pub struct VersionDetail {
     /// The definition as published.
     #[schema(value_type = crate::dto::definition::ProcessDefinitionDoc)]
     pub definition: serde_json::Value,
+    /// The designer's diagram as published, when there was one.
+    pub diagram: Option<String>,
     /// The form as published.
     #[schema(value_type = crate::dto::definition::FormDefinitionDoc)]
     pub form: serde_json::Value,
@@ -135,6 +139,11 @@ pub struct UpdateProcess {
     #[schema(value_type = crate::dto::definition::FormDefinitionDoc)]
     pub form: serde_json::Value,
     /// The version this update is based on.
+    /// The designer's diagram of this draft (BPMN 2.0 XML with its layout, at most 2 MiB), kept
+    /// to open it again as drawn; left out, any kept diagram is dropped (it no longer matches).
+    #[validate(length(max = 2097152))]
+    #[serde(default)]
+    pub diagram: Option<String>,
     pub version: i32,
 }
 

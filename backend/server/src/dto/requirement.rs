@@ -106,8 +106,10 @@ pub struct OpinionView {
     pub node_name: String,
     /// Who signed.
     pub by: PersonRef,
-    /// The signer's department, where that matters (the related departments' countersign).
+    /// The signer's department's name, where that matters (the related departments' countersign).
     pub department: Option<String>,
+    /// The signer's department.
+    pub department_id: Option<Uuid>,
     /// `approved`, `rejected` or `returned`.
     pub decision: String,
     /// The opinion's text.

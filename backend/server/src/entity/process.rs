@@ -14,6 +14,7 @@ pub struct Model {
     pub description: String,
     pub draft: Json,
     pub draft_form: Json,
+    pub draft_diagram: Option<String>,
     pub created_by: Option<Uuid>,
     pub version: i32,
     pub created_at: DateTimeUtc,

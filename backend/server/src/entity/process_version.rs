@@ -11,6 +11,7 @@ pub struct Model {
     pub number: i32,
     pub definition: Json,
     pub form: Json,
+    pub diagram: Option<String>,
     pub status: String,
     pub testers: Json,
     pub published_by: Option<Uuid>,

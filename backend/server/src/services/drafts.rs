@@ -116,12 +116,20 @@ pub async fn list(st: &AppState, p: &Principal, page: &PageQuery) -> AppResult<P
         .paginate(st.db.conn(), page.size());
     let total = paginator.num_items().await?;
     let items = paginator.fetch_page(page.page() - 1).await?;
+    let keys: std::collections::HashMap<Uuid, String> = process::Entity::find()
+        .filter(process::Column::Id.is_in(items.iter().map(|d| d.process_id)))
+        .all(st.db.conn())
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.key))
+        .collect();
     Ok(Page {
         items: items
             .into_iter()
             .map(|d| DraftSummary {
                 id: d.id,
                 guide_id: d.guide_id,
+                process_key: keys.get(&d.process_id).cloned().unwrap_or_default(),
                 process_id: d.process_id,
                 title: d.title,
                 version: d.version,

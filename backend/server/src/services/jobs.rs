@@ -195,6 +195,10 @@ pub fn spawn(st: AppState) {
             {
                 tracing::warn!(error = ?e, "audit seal");
             }
+            // Rate-limit keys that recovered are forgotten every minute.
+            if ticks % 120 == 4 {
+                st.limits.prune();
+            }
             // Uploads never attached to an application are removed hourly (after 24 hours).
             if ticks % 7200 == 2
                 && let Err(e) = crate::services::attachments::sweep_orphans(&st).await

@@ -109,6 +109,7 @@ async fn detail<C: ConnectionTrait>(db: &C, p: process::Model) -> AppResult<Proc
         versions: versions.iter().map(version_view).collect(),
         validation: check(&p.draft, &p.draft_form),
         requirement_plan: crate::services::requirements::plan_ref(db, p.id).await?,
+        draft_diagram: p.draft_diagram,
         draft: p.draft,
         draft_form: p.draft_form,
     })
@@ -185,6 +186,7 @@ pub async fn create(st: &AppState, pr: &Principal, ctx: &AuditCtx, req: CreatePr
         description: Set(req.description),
         draft: Set(draft),
         draft_form: Set(form),
+        draft_diagram: Set(None),
         created_by: Set(Some(pr.user_id)),
         version: Set(1),
         created_at: Set(t),
@@ -219,6 +221,16 @@ pub async fn update(
     }
     let draft = normalise(parse_definition(&req.definition)?, &current.key, req.name.trim())?;
     let form = serde_json::to_value(parse_form(&req.form)?).map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(xml) = &req.diagram
+        && let Err(e) = tongban_engine::bpmn::check_flowchart(xml)
+    {
+        return Err(AppError::field(
+            "diagram",
+            "invalid",
+            format!("流程图不是可读的 BPMN：{e}"),
+            format!("Not readable BPMN: {e}"),
+        ));
+    }
     let txn = st.db.write().await?;
     let r = process::Entity::update_many()
         .col_expr(process::Column::Name, Expr::value(req.name.trim()))
@@ -226,6 +238,7 @@ pub async fn update(
         .col_expr(process::Column::Description, Expr::value(req.description))
         .col_expr(process::Column::Draft, Expr::value(draft.clone()))
         .col_expr(process::Column::DraftForm, Expr::value(form.clone()))
+        .col_expr(process::Column::DraftDiagram, Expr::value(req.diagram.clone()))
         .col_expr(process::Column::Version, Expr::col(process::Column::Version).add(1))
         .col_expr(process::Column::UpdatedAt, Expr::value(now()))
         .filter(process::Column::Id.eq(id))
@@ -409,7 +422,7 @@ pub async fn publish(
     let txn = st.db.write().await?;
     let v = publish_in(&*txn, pr, ctx, &p, req.version, status, &req.testers).await?;
     txn.commit().await?;
-    Ok(VersionDetail { version: version_view(&v), definition: v.definition, form: v.form })
+    Ok(VersionDetail { version: version_view(&v), definition: v.definition, diagram: v.diagram, form: v.form })
 }
 
 /// Publish the draft `p` (as read at `draft_version`) as a new version in `status`, inside the
@@ -447,6 +460,7 @@ pub(crate) async fn publish_in<C: ConnectionTrait>(
         number: Set(number),
         definition: Set(p.draft.clone()),
         form: Set(p.draft_form.clone()),
+        diagram: Set(p.draft_diagram.clone()),
         status: Set(status.as_str().to_owned()),
         testers: Set(json!(testers)),
         published_by: Set(Some(pr.user_id)),
@@ -538,7 +552,7 @@ pub async fn version(st: &AppState, pr: &Principal, id: Uuid, number: i32) -> Ap
         .one(st.db.conn())
         .await?
         .ok_or_else(AppError::not_found)?;
-    Ok(VersionDetail { version: version_view(&v), definition: v.definition, form: v.form })
+    Ok(VersionDetail { version: version_view(&v), definition: v.definition, diagram: v.diagram, form: v.form })
 }
 
 /// BPMN 2.0 XML of the draft, or of a published version.
@@ -602,6 +616,8 @@ pub async fn import_bpmn(
                 description: p.description.clone(),
                 definition,
                 form: p.draft_form.clone(),
+                // A modeller's file with its layout is the diagram of the draft it becomes.
+                diagram: xml.contains("BPMNDiagram").then(|| xml.to_owned()),
                 version: p.version,
             };
             update(st, pr, ctx, p.id, req).await

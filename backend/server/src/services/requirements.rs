@@ -454,6 +454,7 @@ async fn create_draft<C: ConnectionTrait>(
         description: Set(text(&c.after.form, "summary").chars().take(4000).collect()),
         draft: Set(draft),
         draft_form: Set(json!({ "fields": [] })),
+        draft_diagram: Set(None),
         created_by: Set(None),
         version: Set(1),
         created_at: Set(t),
@@ -882,7 +883,7 @@ fn opinions(
     def: &ProcessDefinition,
     inst: &Instance,
     people: &HashMap<Uuid, String>,
-    user_depts: &HashMap<Uuid, String>,
+    user_depts: &HashMap<Uuid, (Uuid, String)>,
 ) -> Vec<OpinionView> {
     inst.history
         .iter()
@@ -902,7 +903,8 @@ fn opinions(
                 node_id: node.id.to_string(),
                 node_name: node.name.clone(),
                 by: person(people, by),
-                department: user_depts.get(&by).cloned(),
+                department: user_depts.get(&by).map(|d| d.1.clone()),
+                department_id: user_depts.get(&by).map(|d| d.0),
                 decision: decision.into(),
                 text: h.comment.clone().unwrap_or_default(),
                 at: h.at,
@@ -947,12 +949,15 @@ async fn build<C: ConnectionTrait>(db: &C, l: Loaded) -> AppResult<Built> {
     who.extend(changes.iter().flat_map(|c| [Some(c.applicant_id), c.assessed_by]).flatten());
     let people = names(db, who.clone()).await?;
     let depts = department_names(db).await?;
-    let user_depts: HashMap<Uuid, String> = user::Entity::find()
+    let user_depts: HashMap<Uuid, (Uuid, String)> = user::Entity::find()
         .filter(user::Column::Id.is_in(signers.clone()))
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|u| Some((u.id, depts.get(&u.department_id?)?.clone())))
+        .filter_map(|u| {
+            let d = u.department_id?;
+            Some((u.id, (d, depts.get(&d)?.clone())))
+        })
         .collect();
     let (process, vs) = match l.plan.process_id {
         Some(pid) => match process::Entity::find_by_id(pid).one(db).await? {

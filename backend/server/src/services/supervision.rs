@@ -853,6 +853,8 @@ pub async fn sweep(st: &AppState) -> AppResult<usize> {
         let a = affairs_of.get(&x.affair_id).filter(|a| !a.is_test)?;
         Some((a, processes.get(&a.process_id)?))
     };
+    // What was read above is written in one transaction (the single writer on SQLite).
+    let txn = st.db.write().await?;
     for (kind, list) in [(CardKind::Yellow, &yellow), (CardKind::Red, &red)] {
         for x in list {
             let (Some(due), Some((a, proc))) = (x.due_at, owner(x)) else { continue };
@@ -860,7 +862,7 @@ pub async fn sweep(st: &AppState) -> AppResult<usize> {
                 CardKind::Yellow => used(&cal, x.created_at, due, t) >= yellow_at,
                 CardKind::Red => t >= due,
             };
-            if reached && issue(db, card(kind, a, proc, Some(x), due, t)).await? {
+            if reached && issue(&*txn, card(kind, a, proc, Some(x), due, t)).await? {
                 written += 1;
             }
         }
@@ -872,7 +874,7 @@ pub async fn sweep(st: &AppState) -> AppResult<usize> {
         }
         let detail = format!("「{}」环节超过办理时限 {grace} 个工作日仍未办理（时限 {}）", x.node_name, china_day(due));
         if register(
-            db,
+            &*txn,
             ViolationKind::Overdue,
             Some(format!("overdue:{}", x.id)),
             a,
@@ -887,6 +889,7 @@ pub async fn sweep(st: &AppState) -> AppResult<usize> {
             written += 1;
         }
     }
+    txn.commit().await?;
 
     // Affairs past a share of, or their whole, time limit (办理时限).
     let running = || {
@@ -915,6 +918,7 @@ pub async fn sweep(st: &AppState) -> AppResult<usize> {
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
+    let txn = st.db.write().await?;
     for (kind, list) in [(CardKind::Yellow, &yellow), (CardKind::Red, &red)] {
         for a in list {
             let (Some(due), Some(start), Some(proc)) = (a.due_at, a.submitted_at, processes.get(&a.process_id)) else {
@@ -924,11 +928,12 @@ pub async fn sweep(st: &AppState) -> AppResult<usize> {
                 CardKind::Yellow => used(&cal, start, due, t) >= yellow_at,
                 CardKind::Red => t >= due,
             };
-            if reached && issue(db, card(kind, a, proc, None, due, t)).await? {
+            if reached && issue(&*txn, card(kind, a, proc, None, due, t)).await? {
                 written += 1;
             }
         }
     }
+    txn.commit().await?;
 
     // Cards whose task was handled or whose affair ended are resolved at that time.
     let open = supervision_card::Entity::find()
@@ -954,19 +959,27 @@ pub async fn sweep(st: &AppState) -> AppResult<usize> {
         .into_iter()
         .map(|a| (a.id, a.finished_at.unwrap_or(t)))
         .collect();
-    for c in open {
-        let when = match c.task_id {
-            Some(tid) => closed_tasks.get(&tid).copied(),
-            None => ended.get(&c.affair_id).copied(),
-        };
-        if let Some(when) = when {
+    let resolved: Vec<(Uuid, DateTime<Utc>)> = open
+        .iter()
+        .filter_map(|c| {
+            let when = match c.task_id {
+                Some(tid) => closed_tasks.get(&tid).copied(),
+                None => ended.get(&c.affair_id).copied(),
+            };
+            when.map(|w| (c.id, w))
+        })
+        .collect();
+    if !resolved.is_empty() {
+        let txn = st.db.write().await?;
+        for (id, when) in resolved {
             supervision_card::Entity::update_many()
                 .col_expr(supervision_card::Column::ResolvedAt, Expr::value(when))
-                .filter(supervision_card::Column::Id.eq(c.id))
+                .filter(supervision_card::Column::Id.eq(id))
                 .filter(supervision_card::Column::ResolvedAt.is_null())
-                .exec(db)
+                .exec(&*txn)
                 .await?;
         }
+        txn.commit().await?;
     }
     Ok(written)
 }

@@ -46,6 +46,14 @@ pub async fn list(st: &AppState, p: &Principal, q: &UserQuery, page: &PageQuery)
     if let Some(d) = q.department_id {
         find = find.filter(user::Column::DepartmentId.eq(d));
     }
+    if let Some(ids) = q.ids.as_deref().filter(|s| !s.trim().is_empty()) {
+        let parsed: Result<Vec<Uuid>, _> = ids.split(',').map(|s| s.trim().parse::<Uuid>()).collect();
+        let parsed = parsed.map_err(|_| AppError::field("ids", "invalid", "用户编号无效", "Invalid user id"))?;
+        if parsed.len() > 100 {
+            return Err(AppError::field("ids", "too_many", "最多 100 个", "At most 100 ids"));
+        }
+        find = find.filter(user::Column::Id.is_in(parsed));
+    }
     if let Some(k) = q.kind {
         find = find.filter(user::Column::Kind.eq(k.as_str()));
     }

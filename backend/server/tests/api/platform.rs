@@ -72,7 +72,9 @@ db_test!(signing_key_persists, tokens_outlive_a_restart_on_the_same_data_dir);
 
 async fn the_command_line_migrates_seeds_and_creates_admins(app: &TestApp) {
     let s = &app.state.settings;
-    let run = |args: &[&str], password: Option<&str>| {
+    // The command runs on a blocking thread, so the server under test keeps serving (and finishes
+    // whatever write it is in) meanwhile.
+    let run = async |args: &[&str], password: Option<&str>| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"));
         cmd.args(args)
             .env("TONGBAN_DATABASE_URL", s.database_url())
@@ -82,28 +84,29 @@ async fn the_command_line_migrates_seeds_and_creates_admins(app: &TestApp) {
         if let Some(p) = password {
             cmd.env("TONGBAN_ADMIN_PASSWORD", p);
         }
-        cmd.output().expect("run tongban")
+        actix_web::rt::task::spawn_blocking(move || cmd.output()).await.expect("join").expect("run tongban")
     };
-    let out = run(&["migrate"], None);
+    let out = run(&["migrate"], None).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // The demo college exists already: seeding again changes nothing.
     let before = tongban_server::services::users::count(app.state.db.conn()).await.expect("count");
-    assert!(run(&["seed", "--demo"], None).status.success());
+    let out = run(&["seed", "--demo"], None).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(tongban_server::services::users::count(app.state.db.conn()).await.expect("count"), before);
 
-    let out = run(&["create-admin", "--username", "root_admin"], Some("weak"));
+    let out = run(&["create-admin", "--username", "root_admin"], Some("weak")).await;
     assert!(!out.status.success(), "weak passwords are refused");
-    let out = run(&["create-admin", "--username", "root_admin"], Some("Strong@Admin2026"));
+    let out = run(&["create-admin", "--username", "root_admin"], Some("Strong@Admin2026")).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        !run(&["create-admin", "--username", "root_admin"], Some("Strong@Admin2026")).status.success(),
+        !run(&["create-admin", "--username", "root_admin"], Some("Strong@Admin2026")).await.status.success(),
         "names are unique"
     );
     let t = app.login_with("root_admin", "Strong@Admin2026").await;
     let me = app.get("/api/v1/me", Some(&t.access)).await.expect(200);
     assert!(me.body["roles"].as_array().expect("roles").iter().any(|r| r["code"] == "it_admin" && r["scope"] == "all"));
 
-    let out = run(&["openapi"], None);
+    let out = run(&["openapi"], None).await;
     let spec: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(spec["openapi"], "3.1.0");
 }

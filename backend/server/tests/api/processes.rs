@@ -302,3 +302,54 @@ async fn bpmn_exports_and_imports_back_into_the_draft(app: &TestApp) {
     r.code();
 }
 db_test!(bpmn_round_trip, bpmn_exports_and_imports_back_into_the_draft);
+
+async fn the_designers_diagram_is_kept_with_the_draft_and_its_versions(app: &TestApp) {
+    let admin = app.login("it_admin").await;
+    let me = app.get("/api/v1/me", Some(&admin.access)).await.expect(200).body;
+    let admin_id = me["user"]["id"].as_str().expect("id").to_owned();
+    let p = create_leave(app, &admin.access, "xgc").await;
+    let id = p["id"].as_str().expect("id").to_owned();
+    let exported = app.get_bytes(&format!("/api/v1/processes/{id}/bpmn"), Some(&admin.access)).await;
+    let diagram = String::from_utf8(exported.2).expect("xml");
+    let body = |diagram: Option<&str>, version: &Value| {
+        json!({ "name": "学生请假", "department_id": p["department_id"], "description": "", "definition": leave_definition(&admin_id),
+                "form": leave_form(), "version": version, "diagram": diagram })
+    };
+    let saved = app
+        .put(&format!("/api/v1/processes/{id}"), Some(&admin.access), &body(Some(&diagram), &p["version"]))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(saved["draft_diagram"], diagram.as_str());
+    // Published versions keep the diagram they were drawn with.
+    let v = app
+        .post(
+            &format!("/api/v1/processes/{id}/versions"),
+            Some(&admin.access),
+            &json!({ "status": "online", "version": saved["version"] }),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(v["diagram"], diagram.as_str());
+    // A draft saved without one drops the old (it no longer matches); junk is refused.
+    let again = app.get(&format!("/api/v1/processes/{id}"), Some(&admin.access)).await.expect(200).body;
+    let r = app
+        .put(&format!("/api/v1/processes/{id}"), Some(&admin.access), &body(Some("<not-bpmn/>"), &again["version"]))
+        .await
+        .expect(400);
+    assert_eq!(r.body["errors"][0]["field"], "diagram");
+    let plain = app
+        .put(&format!("/api/v1/processes/{id}"), Some(&admin.access), &body(None, &again["version"]))
+        .await
+        .expect(200)
+        .body;
+    assert!(plain["draft_diagram"].is_null());
+    let first = app.get(&format!("/api/v1/processes/{id}/versions/1"), Some(&admin.access)).await.expect(200).body;
+    assert_eq!(first["diagram"], diagram.as_str(), "the published version keeps its own");
+    // Names for the ids a definition holds, in one request.
+    let users = app.get(&format!("/api/v1/users?ids={admin_id}"), Some(&admin.access)).await.expect(200).body;
+    assert_eq!((users["total"].as_u64(), users["items"][0]["username"].as_str()), (Some(1), Some("it_admin")));
+    app.get("/api/v1/users?ids=nope", Some(&admin.access)).await.expect(400);
+}
+db_test!(process_diagrams, the_designers_diagram_is_kept_with_the_draft_and_its_versions);

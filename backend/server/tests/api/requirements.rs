@@ -228,6 +228,7 @@ async fn a_request_without_leader_steps_walks_the_chain_and_prints_in_order(app:
     let depts: Vec<&str> =
         plan["opinions"].as_array().expect("o")[2..4].iter().filter_map(|o| o["department"].as_str()).collect();
     assert_eq!(depts, ["教务处", "财务处"]);
+    assert_eq!(plan["opinions"][2]["department_id"], d.jwc);
     let process_id = plan["process"]["id"].as_str().expect("draft process").to_owned();
     assert_eq!(plan["process"]["name"], "学生奖学金评定");
     assert_eq!(plan["process"]["versions"], json!([]));
