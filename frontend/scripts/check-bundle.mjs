@@ -2,7 +2,7 @@
 // the layout (PC or phone) and the page's own lazy chunk, each with everything they import
 // statically — gzipped, from the build manifest, and fails above the budget of quality.md.
 // Run after `npm run build`.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 
 const BUDGET_KIB = 300
@@ -63,6 +63,24 @@ const lazy = Object.entries(manifest)
   .sort((a, b) => b[0] - a[0])
 console.log('biggest lazy chunks (gzipped):')
 for (const [bytes, name] of lazy.slice(0, 6)) console.log(`  ${kib(bytes).padStart(7)} KiB  ${name}`)
+
+// Nothing the browser loads may come from outside the origin (offline campus networks, the CSP):
+// no stylesheet url() and no <script>/<link> in index.html pointing at another host.
+const offOrigin = []
+for (const f of readdirSync('dist', { recursive: true })) {
+  const name = String(f)
+  if (!name.endsWith('.css') && name !== 'index.html') continue
+  const text = readFileSync(`dist/${name}`, 'utf8')
+  const refs = name.endsWith('.css')
+    ? text.match(/url\(\s*['"]?(?:https?:)?\/\/[^)]*\)/g)
+    : text.match(/(?:src|href)=["'](?:https?:)?\/\/[^"']*["']/g)
+  for (const r of refs ?? []) offOrigin.push(`${name}: ${r}`)
+}
+if (offOrigin.length) {
+  console.error(`FAIL: the build points outside its origin:\n  ${offOrigin.join('\n  ')}`)
+  process.exit(1)
+}
+console.log('OK: no stylesheet or page asset points outside the origin')
 
 if (worst.total > BUDGET_KIB * 1024) {
   console.error(`FAIL: ${worst.label} loads ${kib(worst.total)} KiB gzipped JS, above the ${BUDGET_KIB} KiB budget`)

@@ -3970,6 +3970,8 @@ export interface components {
              * @description The process.
              */
             process_id: string;
+            /** @description The process's key (for applying by key, `POST /affairs {process_key}`). */
+            process_key: string;
             /** @description Title. */
             title: string;
             /**
@@ -4976,8 +4978,13 @@ export interface components {
             node_name: string;
             /** @description Who signed. */
             by: components["schemas"]["PersonRef"];
-            /** @description The signer's department, where that matters (the related departments' countersign). */
+            /** @description The signer's department's name, where that matters (the related departments' countersign). */
             department?: string | null;
+            /**
+             * Format: uuid
+             * @description The signer's department.
+             */
+            department_id?: string | null;
             /** @description `approved`, `rejected` or `returned`. */
             decision: string;
             /** @description The opinion's text. */
@@ -5549,6 +5556,8 @@ export interface components {
                  * @description The process.
                  */
                 process_id: string;
+                /** @description The process's key (for applying by key, `POST /affairs {process_key}`). */
+                process_key: string;
                 /** @description Title. */
                 title: string;
                 /**
@@ -6517,6 +6526,8 @@ export interface components {
             draft: components["schemas"]["ProcessDefinitionDoc"];
             /** @description The draft's form definition (fields). */
             draft_form: components["schemas"]["FormDefinitionDoc"];
+            /** @description The designer's diagram of the draft, when the draft was saved with one. */
+            draft_diagram?: string | null;
             /** @description Published versions, newest first. */
             versions: components["schemas"]["VersionView"][];
             /** @description The draft checked as it was saved: graph, conditions, assignee rules, form and references. */
@@ -7467,9 +7478,12 @@ export interface components {
             /** @description The draft form. */
             form: components["schemas"]["FormDefinitionDoc"];
             /**
-             * Format: int32
              * @description The version this update is based on.
+             *     The designer's diagram of this draft (BPMN 2.0 XML with its layout, at most 2 MiB), kept
+             *     to open it again as drawn; left out, any kept diagram is dropped (it no longer matches).
              */
+            diagram?: string | null;
+            /** Format: int32 */
             version: number;
         };
         /** @description `PUT /roles/{id}`. */
@@ -7659,6 +7673,8 @@ export interface components {
         VersionDetail: components["schemas"]["VersionView"] & {
             /** @description The definition as published. */
             definition: components["schemas"]["ProcessDefinitionDoc"];
+            /** @description The designer's diagram as published, when there was one. */
+            diagram?: string | null;
             /** @description The form as published. */
             form: components["schemas"]["FormDefinitionDoc"];
         };
@@ -18662,6 +18678,8 @@ export interface operations {
             query?: {
                 /** @description Username, name, 学号 or 工号 contains. */
                 q?: string;
+                /** @description Only these users: ids separated by commas (at most 100), for showing names. */
+                ids?: string;
                 /** @description Only this department (not its sub-departments). */
                 department_id?: string;
                 /** @description Only this kind. */
