@@ -22,6 +22,7 @@ afterEach(() => {
 })
 
 const person = (id: string, name: string) => ({ id: `00000000-0000-7000-8000-${id.padStart(12, '0')}`, name })
+const DEPT_IDS: Record<string, string> = { 教务处: '00000000-0000-7000-8000-000000000011', 财务处: '00000000-0000-7000-8000-000000000012' }
 const opinion = (node_id: string, node_name: string, by: string, decision: string, text: string, at: string, department?: string): Opinion => ({
   node_id,
   node_name,
@@ -30,6 +31,7 @@ const opinion = (node_id: string, node_name: string, by: string, decision: strin
   text,
   at,
   department: department ?? null,
+  department_id: department ? (DEPT_IDS[department] ?? null) : null,
 })
 
 function plan(change: Partial<Plan> = {}): Plan {
@@ -84,6 +86,27 @@ describe('the opinion boxes', () => {
     ])
     const leaders = opinionBoxes(plan({ has_leader_steps: true }))
     expect(leaders.filter((b) => b.notRequired)).toEqual([])
+  })
+
+  it('match the related departments by id, not by their names (which need not be unique)', () => {
+    const twins = plan({
+      related_departments: [
+        { id: '00000000-0000-7000-8000-000000000011', name: '办公室' },
+        { id: '00000000-0000-7000-8000-000000000012', name: '办公室' },
+      ],
+      opinions: [
+        { ...opinion('related_depts', '流程相关职能部门意见', '甲', 'approved', '甲同意', '2026-12-02T05:00:00Z'), department: '办公室', department_id: '00000000-0000-7000-8000-000000000012' },
+        { ...opinion('related_depts', '流程相关职能部门意见', '乙', 'approved', '乙同意', '2026-12-02T06:00:00Z'), department: '其他部门', department_id: '00000000-0000-7000-8000-000000000099' },
+        // Signed before the API gave ids: matched by name.
+        { ...opinion('related_depts', '流程相关职能部门意见', '丙', 'approved', '丙同意', '2026-12-02T07:00:00Z'), department: '办公室', department_id: null },
+      ],
+    })
+    const boxes = opinionBoxes(twins).filter((b) => b.node === 'related_depts')
+    expect(boxes.map((b) => [b.department, b.opinions.map((o) => o.text)])).toEqual([
+      ['办公室', ['丙同意']],
+      ['办公室', ['甲同意']],
+      ['其他部门', ['乙同意']],
+    ])
   })
 
   it('are printed in order with decision, signer and date; the last two say 无需签署', async () => {

@@ -143,6 +143,7 @@ const en: Messages<typeof designerZh> = {
     canvasLabel: 'Diagram: Tab to enter, arrow keys to move, Delete to remove, Ctrl+Z to undo',
     backToProcess: 'Back to the process',
     draftOf: 'Draft · {key} · saved {at}',
+    layout: { draft: 'layout as saved with the draft', version: 'layout of the newest version', browser: 'layout kept in this browser (saved to the server with the next save)', auto: 'laid out automatically' },
     unsaved: 'Unsaved changes',
     valid: 'Valid',
     problemCount: '{n} problems',

@@ -140,6 +140,7 @@ export default {
     canvasLabel: '流程图画布：用 Tab 进入，方向键移动，Delete 删除，Ctrl+Z 撤销',
     backToProcess: '返回流程',
     draftOf: '草稿 · {key} · 保存于 {at}',
+    layout: { draft: '布局取自草稿', version: '布局取自最新版本', browser: '布局取自本浏览器（保存后存入服务器）', auto: '自动布局' },
     unsaved: '有未保存的修改',
     valid: '校验通过',
     problemCount: '{n} 个问题',

@@ -41,20 +41,22 @@ export function describeUser(u: User): string {
 
 const asked = new Set<string>()
 /**
- * Look up the names of the given user ids that are not known yet (`GET /users/{id}` each: the API
- * has no look-up of several ids, frontend/API-GAPS.md). Ids that cannot be read stay ids.
+ * Look up the names of the given user ids that are not known yet, 100 at a time
+ * (`GET /users?ids=`, within the caller's `org.read` scope). Ids that cannot be read stay ids.
  */
 export async function resolvePeople(ids: Iterable<string>): Promise<void> {
   const todo = [...new Set(ids)].filter((id) => !people.has(id) && !asked.has(id))
   for (const id of todo) asked.add(id)
+  const chunks: string[][] = []
+  for (let i = 0; i < todo.length; i += 100) chunks.push(todo.slice(i, i + 100))
   await Promise.all(
-    todo.map(async (id) => {
+    chunks.map(async (chunk) => {
       try {
-        const u = await call(api.GET('/api/v1/users/{id}', { params: { path: { id } } }))
-        rememberPerson({ id, name: u.display_name, detail: describeUser(u) })
+        const page = await call(api.GET('/api/v1/users', { params: { query: { ids: chunk.join(','), page_size: 100 } } }))
+        for (const u of page.items) rememberPerson({ id: u.id, name: u.display_name, detail: describeUser(u) })
       } catch (e) {
         if (!(e instanceof ApiError)) throw e
-        // Unknown or out of reach: shown as the id.
+        // Out of reach (no org.read): shown as ids.
       }
     }),
   )

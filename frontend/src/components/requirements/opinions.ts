@@ -31,16 +31,21 @@ export function opinionBoxes(plan: Plan): OpinionBox[] {
   for (const node of OPINION_NODES) {
     const caption = `plans.opinions.${node}`
     if (node === 'related_depts') {
+      // By the signer's department id (`OpinionView.department_id`); an opinion without one (signed
+      // before the API said it) is matched by the department's name, to the first of that name.
       const given = by(node)
-      const named = plan.related_departments.map((d) => d.name)
-      for (const name of named) {
-        boxes.push({ node, caption, department: name, opinions: given.filter((o) => o.department === name), notRequired: false })
+      const byName = (o: Opinion) => plan.related_departments.find((d) => d.name === o.department)
+      const mine = (d: { id: string }) => (o: Opinion) => (o.department_id ? o.department_id === d.id : byName(o)?.id === d.id)
+      for (const d of plan.related_departments) {
+        boxes.push({ node, caption, department: d.name, opinions: given.filter(mine(d)), notRequired: false })
       }
-      const others = given.filter((o) => !o.department || !named.includes(o.department))
-      for (const name of [...new Set(others.map((o) => o.department ?? ''))]) {
-        boxes.push({ node, caption, department: name || undefined, opinions: others.filter((o) => (o.department ?? '') === name), notRequired: false })
+      const others = given.filter((o) => !plan.related_departments.some((d) => mine(d)(o)))
+      const keyOf = (o: Opinion) => o.department_id ?? o.department ?? ''
+      for (const k of [...new Set(others.map(keyOf))]) {
+        const list = others.filter((o) => keyOf(o) === k)
+        boxes.push({ node, caption, department: list[0]?.department ?? undefined, opinions: list, notRequired: false })
       }
-      if (named.length === 0 && others.length === 0) boxes.push({ node, caption, opinions: [], notRequired: false })
+      if (plan.related_departments.length === 0 && others.length === 0) boxes.push({ node, caption, opinions: [], notRequired: false })
       continue
     }
     const leader = node === 'president' || node === 'secretary'
