@@ -4,6 +4,7 @@
 //! [`auth`] (use cases, authorisation through [`policy`], audit in the same transaction) →
 //! [`entity`] (sea-orm persistence) on [`db`]. See ARCHITECTURE.md.
 
+pub mod access;
 pub mod audit;
 pub mod audit_chain;
 pub mod auth;

@@ -45,6 +45,8 @@ enum Command {
     },
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Print the access-control matrix (docs/access-control.md) as Markdown.
+    AccessMatrix,
     /// Certificate signing keys.
     Keys {
         #[command(subcommand)]
@@ -100,6 +102,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Openapi = cli.command {
         println!("{}", tongban_server::http::openapi().to_pretty_json()?);
+        return Ok(());
+    }
+    if let Command::AccessMatrix = cli.command {
+        print!("{}", tongban_server::access::document());
         return Ok(());
     }
     if let Command::Verify { file, keys: Some(jwks) } = &cli.command {
@@ -221,7 +227,7 @@ async fn main() -> anyhow::Result<()> {
             let ring = KeyRing::load(&settings.signing_keys_dir())?;
             std::process::exit(verify_file(&ring, &file)?);
         }
-        Command::Openapi => {}
+        Command::Openapi | Command::AccessMatrix => {}
     }
     Ok(())
 }

@@ -9592,7 +9592,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file, with its stored media type */
+            /** @description The file, served with its stored media type (PDF, JPEG, PNG, GIF, WebP, DOCX, XLSX, …) */
             200: {
                 headers: {
                     /** @description attachment with the file name (RFC 5987) */
@@ -9600,7 +9600,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": number[];
+                    "*/*": number[];
                 };
             };
             /** @description Bad input */
@@ -12584,7 +12584,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file, with its stored media type */
+            /** @description The file, served with its stored media type (PDF, JPEG, PNG, GIF, WebP, DOCX, XLSX, …) */
             200: {
                 headers: {
                     /** @description attachment with the file name (RFC 5987) */
@@ -12592,7 +12592,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": number[];
+                    "*/*": number[];
                 };
             };
             /** @description Bad input */

@@ -354,7 +354,7 @@ pub(crate) fn content_disposition(filename: &str) -> String {
     tag = "guides",
     params(("id" = Uuid, Path, description = "Guide id"), ("file_id" = Uuid, Path, description = "File id")),
     responses(
-        (status = 200, description = "The file, with its stored media type", content_type = "application/octet-stream", body = Vec<u8>,
+        (status = 200, description = "The file, served with its stored media type (PDF, JPEG, PNG, GIF, WebP, DOCX, XLSX, …)", content_type = "*/*", body = Vec<u8>,
             headers(("Content-Disposition" = String, description = "attachment with the file name (RFC 5987)"))),
         (status = 401, description = "Bad token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such file visible to you", body = Problem, content_type = "application/problem+json"),

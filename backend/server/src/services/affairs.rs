@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::directory::{Needs, OrgDirectory, all_active, collect_ids};
 use super::{like_pattern, unique_to_conflict};
+use crate::access::{self, Facts, Op, Relation};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::affair::{
     AffairQuery, AffairScope, AffairSort, AffairSummary, AffairView, ApplicationForm, ApplicationFormQuery,
@@ -37,7 +38,7 @@ use crate::entity::{
     process_version, task, task_candidate, user,
 };
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
-use crate::policy::{DataScope, Permission, Principal, Target};
+use crate::policy::{DataScope, Permission, Principal};
 use crate::services::{attachments, calendar, certificates, integrations, notifications, progress, requirements};
 use crate::state::AppState;
 use crate::time::now;
@@ -773,49 +774,56 @@ async fn run(
     Err(AppError::stale())
 }
 
-/// Whether the caller supervises the affair: administrators of its process, and holders of
-/// `affair.read` whose scope reaches its handling department (the process's) or the applicant's
-/// department. They see the whole form.
+/// Whether the caller supervises the affair: the scope of a permission of its row in the access
+/// matrix (`access::Op::AffairRead`: process administrators, holders of `affair.read`) reaches its
+/// handling department (the process's) or the applicant's department. They see the whole form.
 fn supervises(p: &Principal, a: &affair::Model, proc: &process::Model) -> bool {
-    p.can_on(Permission::ProcessManage, Target { owner_id: None, department_id: proc.department_id })
-        || p.can_on(
-            Permission::AffairRead,
-            Target { owner_id: Some(a.applicant_id), department_id: proc.department_id },
-        )
-        || p.can_on(Permission::AffairRead, Target { owner_id: Some(a.applicant_id), department_id: a.department_id })
+    p.may(Op::AffairRead, &Facts { owner_id: None, departments: &[proc.department_id, a.department_id] })
 }
 
-/// Whether the caller may see the affair: the applicant, anyone who has or had a task on it (or
-/// could claim one), anyone it was copied to (抄送), and its supervisors.
+/// Whether the caller may see the affair, by the relations of its row in the access matrix: the
+/// applicant, anyone who has or had a task on it (or could claim one), anyone it was copied to
+/// (抄送), and its supervisors.
 pub(crate) async fn can_view<C: ConnectionTrait>(
     db: &C,
     p: &Principal,
     a: &affair::Model,
     proc: &process::Model,
 ) -> AppResult<bool> {
-    if a.applicant_id == p.user_id || supervises(p, a, proc) {
+    let rule = access::rule(Op::AffairRead);
+    if p.may(
+        Op::AffairRead,
+        &Facts { owner_id: Some(a.applicant_id), departments: &[proc.department_id, a.department_id] },
+    ) {
         return Ok(true);
     }
-    let mine = task::Entity::find()
-        .filter(task::Column::AffairId.eq(a.id))
-        .filter(
-            Condition::any()
-                .add(task::Column::AssigneeId.eq(p.user_id))
-                .add(task::Column::OriginalAssigneeId.eq(p.user_id)),
-        )
-        .count(db)
-        .await?;
-    if mine > 0 {
-        return Ok(true);
+    if rule.allows(Relation::Handler) {
+        let mine = task::Entity::find()
+            .filter(task::Column::AffairId.eq(a.id))
+            .filter(
+                Condition::any()
+                    .add(task::Column::AssigneeId.eq(p.user_id))
+                    .add(task::Column::OriginalAssigneeId.eq(p.user_id)),
+            )
+            .count(db)
+            .await?;
+        if mine > 0 {
+            return Ok(true);
+        }
     }
-    let copied = notification::Entity::find()
-        .filter(notification::Column::UserId.eq(p.user_id))
-        .filter(notification::Column::AffairId.eq(a.id))
-        .filter(notification::Column::Kind.eq("cc"))
-        .count(db)
-        .await?;
-    if copied > 0 {
-        return Ok(true);
+    if rule.allows(Relation::Copied) {
+        let copied = notification::Entity::find()
+            .filter(notification::Column::UserId.eq(p.user_id))
+            .filter(notification::Column::AffairId.eq(a.id))
+            .filter(notification::Column::Kind.eq("cc"))
+            .count(db)
+            .await?;
+        if copied > 0 {
+            return Ok(true);
+        }
+    }
+    if !rule.allows(Relation::Handler) {
+        return Ok(false);
     }
     let ids: Vec<Uuid> =
         task::Entity::find().filter(task::Column::AffairId.eq(a.id)).all(db).await?.into_iter().map(|t| t.id).collect();
@@ -1433,14 +1441,17 @@ pub async fn rate(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, req: R
     Ok(RatingView { score: row.score, comment: row.comment, created_at: row.created_at })
 }
 
-async fn ensure_visible(st: &AppState, p: &Principal, id: Uuid) -> AppResult<()> {
+async fn ensure_visible(st: &AppState, p: &Principal, id: Uuid) -> AppResult<affair::Model> {
     let l = load(st.db.conn(), id).await?;
-    if can_view(st.db.conn(), p, &l.affair, &l.process).await? { Ok(()) } else { Err(AppError::not_found()) }
+    if can_view(st.db.conn(), p, &l.affair, &l.process).await? { Ok(l.affair) } else { Err(AppError::not_found()) }
 }
 
-/// The applicant withdraws the affair.
+/// The applicant withdraws the affair (`access::Op::AffairWithdraw`); others who see it get 403.
 pub async fn withdraw(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, note: NoteRequest) -> AppResult<Value> {
-    ensure_visible(st, p, id).await?;
+    let a = ensure_visible(st, p, id).await?;
+    if !p.may(Op::AffairWithdraw, &Facts { owner_id: Some(a.applicant_id), departments: &[] }) {
+        return Err(AppError::forbidden());
+    }
     let build = |_: &Loaded| Ok((Action::Withdraw, None));
     Ok(run(
         st,

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tongban_engine::form::{self, FILE_DEFAULT_MAX_SIZE_MB, FieldKind, FormDefinition};
 use uuid::Uuid;
 
+use crate::access::{self, Op, Relation};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::attachment::AttachmentView;
 use crate::entity::file;
@@ -129,9 +130,12 @@ pub async fn upload(
 /// attached to and the field it is attached under.
 async fn readable(st: &AppState, p: &Principal, id: Uuid) -> AppResult<file::Model> {
     let f = find_live(st, id).await?;
-    if f.owner_id == p.user_id {
+    let rule = access::rule(Op::AttachmentDownload);
+    if rule.allows(Relation::Own) && f.owner_id == p.user_id {
         return Ok(f);
     }
+    // The other relations of the row are the affair's (`may_read_file` asks the AffairRead row),
+    // narrowed by what the handler's node may see of the form.
     match f.affair_id {
         Some(a) if affairs::may_read_file(st, p, a, f.id).await? => Ok(f),
         _ => Err(AppError::not_found()),

@@ -2,16 +2,17 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::access::{Facts, Op};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::common::{Page, PageQuery};
 use crate::dto::org::{AuditLogView, AuditQuery};
 use crate::entity::audit_log;
 use crate::error::{AppError, AppResult};
-use crate::policy::{DataScope, Permission, Principal};
+use crate::policy::Principal;
 use crate::state::AppState;
 
 fn require_auditor(p: &Principal) -> AppResult<()> {
-    if p.scope(Permission::AuditRead) != Some(DataScope::All) { Err(AppError::forbidden()) } else { Ok(()) }
+    if p.may(Op::AuditRead, &Facts::default()) { Ok(()) } else { Err(AppError::forbidden()) }
 }
 
 fn filtered(q: &AuditQuery) -> sea_orm::Select<audit_log::Entity> {

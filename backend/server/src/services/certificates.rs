@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::unique_to_conflict;
+use crate::access::{Facts, Op};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::certificate::{
     CertificateQuery, CertificateStatus, CertificateTypeFields, CertificateTypeView, CertificateView,
@@ -173,10 +174,6 @@ fn type_target(t: &certificate_type::Model) -> Target {
     Target { owner_id: None, department_id: Some(t.department_id) }
 }
 
-fn cert_target(c: &certificate::Model) -> Target {
-    Target { owner_id: None, department_id: Some(c.department_id) }
-}
-
 /// The type, for a caller who issues for its department; 404 for anyone else.
 async fn load_type<C: ConnectionTrait>(db: &C, p: &Principal, id: Uuid) -> AppResult<certificate_type::Model> {
     let t = certificate_type::Entity::find_by_id(id).one(db).await?.ok_or_else(AppError::not_found)?;
@@ -186,7 +183,7 @@ async fn load_type<C: ConnectionTrait>(db: &C, p: &Principal, id: Uuid) -> AppRe
 /// The certificate, for its holder or an issuer over its department; 404 for anyone else.
 async fn load_readable<C: ConnectionTrait>(db: &C, p: &Principal, id: Uuid) -> AppResult<certificate::Model> {
     let c = certificate::Entity::find_by_id(id).one(db).await?.ok_or_else(AppError::not_found)?;
-    if c.holder_id == p.user_id || p.can_on(Permission::CertificateIssue, cert_target(&c)) {
+    if p.may(Op::CertificateRead, &Facts { owner_id: Some(c.holder_id), departments: &[Some(c.department_id)] }) {
         Ok(c)
     } else {
         Err(AppError::not_found())
@@ -196,7 +193,11 @@ async fn load_readable<C: ConnectionTrait>(db: &C, p: &Principal, id: Uuid) -> A
 /// The certificate, for an issuer over its department: 403 for its holder, 404 for anyone else.
 async fn load_managed<C: ConnectionTrait>(db: &C, p: &Principal, id: Uuid) -> AppResult<certificate::Model> {
     let c = load_readable(db, p, id).await?;
-    if p.can_on(Permission::CertificateIssue, cert_target(&c)) { Ok(c) } else { Err(AppError::forbidden()) }
+    if p.may(Op::CertificateRevoke, &Facts { owner_id: Some(c.holder_id), departments: &[Some(c.department_id)] }) {
+        Ok(c)
+    } else {
+        Err(AppError::forbidden())
+    }
 }
 
 /// The layout key naming an uploaded seal image in the object store; set only by

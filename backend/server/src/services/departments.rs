@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTr
 use uuid::Uuid;
 
 use super::{like_pattern, unique_to_conflict};
+use crate::access::{Facts, Op};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::auth::principal::subtree;
 use crate::dto::org::{CreateDepartment, DepartmentKind, DepartmentQuery, DepartmentView, UpdateDepartment};
@@ -113,7 +114,9 @@ pub async fn update(
     req: UpdateDepartment,
 ) -> AppResult<DepartmentView> {
     let current = department::Entity::find_by_id(id).one(st.db.conn()).await?.ok_or_else(AppError::not_found)?;
-    p.require_on(Permission::OrgManage, Target { owner_id: None, department_id: Some(id) })?;
+    if !p.may(Op::DepartmentUpdate, &Facts { owner_id: None, departments: &[Some(id)] }) {
+        return Err(AppError::forbidden());
+    }
     let kind = DepartmentKind::parse(&current.kind);
     if req.parent_id != current.parent_id {
         p.require_on(Permission::OrgManage, Target { owner_id: None, department_id: req.parent_id })?;

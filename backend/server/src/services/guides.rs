@@ -22,6 +22,7 @@ use tongban_engine::model::ProcessDefinition;
 use uuid::Uuid;
 
 use super::{like_pattern, unique_to_conflict};
+use crate::access::{Facts, Op};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::common::Page;
 use crate::dto::hall::{
@@ -86,7 +87,7 @@ pub(crate) fn can_manage(p: &Principal, g: &guide::Model) -> bool {
     if g.protected {
         p.scope(Permission::ProcessManage) == Some(DataScope::All)
     } else {
-        p.can_on(Permission::GuideManage, target(g))
+        p.may(Op::GuideUpdate, &Facts { owner_id: None, departments: &[Some(g.department_id)] })
     }
 }
 

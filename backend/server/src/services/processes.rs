@@ -12,6 +12,7 @@ use tongban_engine::model::{AssigneeRule, LeaderOf, NodeKind, ProcessDefinition}
 use uuid::Uuid;
 
 use super::unique_to_conflict;
+use crate::access::{Facts, Op};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::process::{
     CreateProcess, DefinitionProblem, LifecycleRequest, ProcessDetail, ProcessSummary, PublishRequest, UpdateProcess,
@@ -215,7 +216,9 @@ pub async fn update(
     req: UpdateProcess,
 ) -> AppResult<ProcessDetail> {
     let current = find(st, pr, id).await?;
-    pr.require_on(Permission::ProcessManage, target(&current))?;
+    if !pr.may(Op::ProcessUpdate, &Facts { owner_id: None, departments: &[current.department_id] }) {
+        return Err(AppError::forbidden());
+    }
     if req.department_id != current.department_id {
         check_department(st, pr, req.department_id).await?;
     }

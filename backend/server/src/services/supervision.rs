@@ -21,6 +21,7 @@ use serde_json::json;
 use tongban_engine::calendar::WorkCalendar;
 use uuid::Uuid;
 
+use crate::access::{Facts, Op};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::dto::affair::PersonRef;
 use crate::dto::common::Page;
@@ -84,6 +85,9 @@ async fn processes_in_reach<C: ConnectionTrait>(
     p: &Principal,
     department: Option<Uuid>,
 ) -> AppResult<HashMap<Uuid, process::Model>> {
+    if !p.may(Op::StatsRead, &Facts::default()) {
+        return Err(AppError::forbidden());
+    }
     let scope = p.scope(Permission::StatsRead).ok_or_else(AppError::forbidden)?;
     let mut find = process::Entity::find();
     if let DataScope::Limited { departments, .. } = &scope {

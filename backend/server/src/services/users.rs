@@ -11,6 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{like_pattern, unique_to_conflict};
+use crate::access::{Facts, Op};
 use crate::audit::{self, AuditCtx, Entry};
 use crate::auth::{password, service::revoke_all_sessions};
 use crate::dto::common::{Page, PageQuery};
@@ -122,7 +123,7 @@ pub async fn people(st: &AppState, q: &PeopleQuery) -> AppResult<Vec<PersonCard>
 /// One user; the read of personal data is audited.
 pub async fn get(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid) -> AppResult<UserView> {
     let u = find(st, id).await?;
-    if u.id != p.user_id && !p.can_on(Permission::OrgRead, target(&u)) {
+    if !p.may(Op::UserRead, &Facts { owner_id: Some(u.id), departments: &[u.department_id] }) {
         return Err(AppError::not_found());
     }
     if u.id != p.user_id {
@@ -249,7 +250,9 @@ pub async fn update(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, req:
     if !p.can_on(Permission::OrgRead, target(&current)) && !p.can_on(Permission::UserManage, target(&current)) {
         return Err(AppError::not_found());
     }
-    p.require_on(Permission::UserManage, target(&current))?;
+    if !p.may(Op::UserUpdate, &Facts { owner_id: Some(current.id), departments: &[current.department_id] }) {
+        return Err(AppError::forbidden());
+    }
     if current.kind == UserKind::System.as_str() || req.kind == UserKind::System {
         return Err(AppError::detail(
             crate::error::ErrorCode::RuleViolation,

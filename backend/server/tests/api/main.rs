@@ -4,6 +4,7 @@ mod helpers;
 
 mod absences;
 mod access;
+mod access_matrix;
 mod affairs;
 mod applying;
 mod archives;
