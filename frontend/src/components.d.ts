@@ -94,6 +94,7 @@ declare module 'vue' {
     RouterView: typeof import('vue-router')['RouterView']
     RuleListEditor: typeof import('./components/designer/RuleListEditor.vue')['default']
     SearchBox: typeof import('./components/guide/SearchBox.vue')['default']
+    SecretOnce: typeof import('./components/admin/SecretOnce.vue')['default']
     SectionNav: typeof import('./components/admin/SectionNav.vue')['default']
     StatsTable: typeof import('./components/dashboard/StatsTable.vue')['default']
     StatusTag: typeof import('./components/common/StatusTag.vue')['default']

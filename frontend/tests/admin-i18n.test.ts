@@ -17,9 +17,9 @@ const SOURCES = import.meta.glob<string>(
   [
     '../src/components/admin/**/*.{vue,ts}',
     '../src/components/dashboard/**/*.{vue,ts}',
-    '../src/views/admin/{affairs,audit,certificates,consultation,guides,hall,holidays,org}/**/*.{vue,ts}',
+    '../src/views/admin/{affairs,audit,certificates,consultation,guides,hall,holidays,integrations,org}/**/*.{vue,ts}',
     '../src/views/dashboard/**/*.{vue,ts}',
-    '../src/router/routes/modules/{admin,org,dashboard}.ts',
+    '../src/router/routes/modules/{admin,org,dashboard,integrations}.ts',
   ],
   { query: '?raw', import: 'default', eager: true },
 )

@@ -17,6 +17,8 @@ export default {
       positions: '职务任命',
       holidays: '节假日安排',
       audit: '审计日志',
+      apiClients: 'API 客户端',
+      webhooks: 'Webhook 订阅',
     },
   },
   en: {
@@ -34,6 +36,8 @@ export default {
       positions: 'Positions',
       holidays: 'Holiday calendar',
       audit: 'Audit trail',
+      apiClients: 'API clients',
+      webhooks: 'Webhooks',
     },
   },
 }
