@@ -232,19 +232,74 @@ pub struct LoginThrottle {
     pub window_secs: i64,
 }
 
-/// What a new password must satisfy. Defaults follow MLPS 2.0 (length and three of four classes).
-#[derive(Debug, Clone, Deserialize)]
+/// Which rule set a password policy starts from; explicit keys override it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordStyle {
+    /// 等保 2.0 (MLPS) practice: at least 8 characters of three of the four classes, not containing
+    /// the username, not a common password.
+    #[default]
+    Mlps,
+    /// OWASP ASVS 4 (V2.1): at least 12 characters, no composition rules, not a common password.
+    Asvs,
+}
+
+/// What a new password must satisfy: `style` (`mlps`, the default, or `asvs`) sets the defaults,
+/// and any key set explicitly overrides it (`TONGBAN_PASSWORD_POLICY__STYLE=asvs`).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct PasswordPolicy {
-    /// Minimum length in characters.
-    pub min_length: usize,
-    /// Maximum length in characters (argon2 cost is bounded by it).
-    pub max_length: usize,
-    /// How many of the classes lower, upper, digit, symbol a password must contain.
-    pub min_classes: usize,
-    /// Refuse passwords that contain the username.
-    #[serde(deserialize_with = "lenient_bool")]
-    pub forbid_username: bool,
+    /// The rule set the other keys default to.
+    pub style: PasswordStyle,
+    /// Minimum length in characters (mlps 8, asvs 12).
+    pub min_length: Option<usize>,
+    /// Maximum length in characters (argon2 cost is bounded by it; 128).
+    pub max_length: Option<usize>,
+    /// How many of the classes lower, upper, digit, symbol a password must contain (mlps 3, asvs 0).
+    pub min_classes: Option<usize>,
+    /// Refuse passwords that contain the username (both styles).
+    #[serde(deserialize_with = "lenient_opt_bool")]
+    pub forbid_username: Option<bool>,
+    /// Refuse the shipped list of common passwords (`assets/passwords/common.txt`; both styles).
+    #[serde(deserialize_with = "lenient_opt_bool")]
+    pub forbid_common: Option<bool>,
+}
+
+impl PasswordPolicy {
+    /// The effective minimum length.
+    pub fn min_length(&self) -> usize {
+        self.min_length.unwrap_or(match self.style {
+            PasswordStyle::Mlps => 8,
+            PasswordStyle::Asvs => 12,
+        })
+    }
+
+    /// The effective maximum length.
+    pub fn max_length(&self) -> usize {
+        self.max_length.unwrap_or(128)
+    }
+
+    /// The effective number of character classes required.
+    pub fn min_classes(&self) -> usize {
+        self.min_classes.unwrap_or(match self.style {
+            PasswordStyle::Mlps => 3,
+            PasswordStyle::Asvs => 0,
+        })
+    }
+
+    /// Whether the username may not appear in the password.
+    pub fn forbid_username(&self) -> bool {
+        self.forbid_username.unwrap_or(true)
+    }
+
+    /// Whether common passwords are refused.
+    pub fn forbid_common(&self) -> bool {
+        self.forbid_common.unwrap_or(true)
+    }
+}
+
+fn lenient_opt_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    lenient_bool(d).map(Some)
 }
 
 impl Default for Settings {
@@ -280,12 +335,6 @@ impl Default for Settings {
 impl Default for LoginThrottle {
     fn default() -> Self {
         LoginThrottle { max_failures_per_account: 5, max_failures_per_ip: 30, window_secs: 15 * 60 }
-    }
-}
-
-impl Default for PasswordPolicy {
-    fn default() -> Self {
-        PasswordPolicy { min_length: 8, max_length: 128, min_classes: 3, forbid_username: true }
     }
 }
 
@@ -373,8 +422,8 @@ mod tests {
             let s = Settings::load_from(Path::new("tongban.toml")).map_err(|e| e.to_string())?;
             assert_eq!(s.listen, "0.0.0.0:9000");
             assert!(s.demo);
-            assert_eq!(s.password_policy.min_length, 12);
-            assert_eq!(s.password_policy.min_classes, 3, "unset nested keys keep their defaults");
+            assert_eq!(s.password_policy.min_length(), 12);
+            assert_eq!(s.password_policy.min_classes(), 3, "unset nested keys keep their defaults");
 
             jail.set_env("TONGBAN_LISTEN", "127.0.0.1:7000");
             jail.set_env("TONGBAN_DEMO", "0");
@@ -383,7 +432,14 @@ mod tests {
             let s = Settings::load_from(Path::new("tongban.toml")).map_err(|e| e.to_string())?;
             assert_eq!(s.listen, "127.0.0.1:7000");
             assert!(!s.demo, "environment beats the file");
-            assert_eq!(s.password_policy.min_length, 16);
+            assert_eq!(s.password_policy.min_length(), 16);
+            jail.set_env("TONGBAN_PASSWORD_POLICY__STYLE", "asvs");
+            let s = Settings::load_from(Path::new("tongban.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(s.password_policy.min_length(), 16, "an explicit key beats the style");
+            assert_eq!(s.password_policy.min_classes(), 0, "ASVS sets no composition rules");
+            jail.set_env("TONGBAN_PASSWORD_POLICY__STYLE", "nist");
+            assert!(Settings::load_from(Path::new("tongban.toml")).is_err(), "an unknown style is refused");
+            jail.set_env("TONGBAN_PASSWORD_POLICY__STYLE", "mlps");
             assert_eq!(s.database_url(), "postgres://u:secret@h/db");
             assert!(!format!("{s:?}").contains("secret@"), "secrets are redacted in Debug output");
 
