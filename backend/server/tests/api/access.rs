@@ -9,7 +9,7 @@ use crate::db_test;
 use crate::helpers::{TestApp, Tokens};
 
 /// student1 applies for 在读证明 with one material; returns the affair and the file id.
-async fn apply_with_material(app: &TestApp, student: &Tokens) -> (Value, String) {
+pub(crate) async fn apply_with_material(app: &TestApp, student: &Tokens) -> (Value, String) {
     enrolment_with_materials(app).await;
     let file_id = upload(app, student, "invitation.pdf", PDF).await;
     let affair = app

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use tongban_server::access::{Denial, Op, RULES, Relation};
 use tongban_server::policy::BUILTIN_ROLES;
 
-use crate::applying::{PDF, enrolment_form, enrolment_with_materials, guide_of, upload};
+use crate::access::apply_with_material;
+use crate::applying::{enrolment_form, guide_of};
 use crate::db_test;
 use crate::helpers::{TestApp, Tokens, complete_enrolment};
 
@@ -159,17 +160,7 @@ async fn the_matrix_holds_for_every_row_account_and_object(app: &TestApp) {
     let student = &by_name["student1"].tokens;
 
     // An open affair waiting for the counsellor, with a material; a completed one with its certificate.
-    enrolment_with_materials(app).await;
-    let file_id = upload(app, student, "invitation.pdf", PDF).await;
-    let open = app
-        .post(
-            "/api/v1/affairs",
-            Some(&student.access),
-            &json!({ "process_key": "enrolment_certificate", "form": enrolment_form(&[&file_id]) }),
-        )
-        .await
-        .expect(201)
-        .body;
+    let (open, file_id) = apply_with_material(app, student).await;
     let done = complete_enrolment(app, student, enrolment_form(&[])).await;
     let certs = app.get("/api/v1/me/certificates", Some(&student.access)).await.expect(200).body;
     let cert = certs["items"]
