@@ -280,6 +280,9 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             P::TaskHandle,
             P::AffairRead,
             P::ConsultAnswer,
+            // Not a capability of the IT office's own (no endpoint asks for it): held so that the
+            // office may give the 第三方系统 role to the accounts of the API clients it manages.
+            P::ApiIntegrate,
         ],
     },
     BuiltinRole {

@@ -560,11 +560,24 @@ pub async fn version(st: &AppState, pr: &Principal, id: Uuid, number: i32) -> Ap
 
 /// BPMN 2.0 XML of the draft, or of a published version.
 pub async fn export_bpmn(st: &AppState, pr: &Principal, id: Uuid, number: Option<i32>) -> AppResult<String> {
-    let definition = match number {
-        Some(n) => version(st, pr, id, n).await?.definition,
-        None => find(st, pr, id).await?.draft,
+    let (definition, diagram) = match number {
+        Some(n) => {
+            let v = version(st, pr, id, n).await?;
+            (v.definition, v.diagram)
+        }
+        None => {
+            let p = find(st, pr, id).await?;
+            (p.draft, p.draft_diagram)
+        }
     };
     let def = parse_definition(&definition)?;
+    // The kept diagram (the designer's layout, an imported document) when it still says exactly
+    // what the definition says; otherwise the definition laid out anew.
+    if let Some(xml) = diagram
+        && tongban_engine::bpmn::import(&xml).is_ok_and(|d| d == def)
+    {
+        return Ok(xml);
+    }
     Ok(tongban_engine::bpmn::export(&def))
 }
 

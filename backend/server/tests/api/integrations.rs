@@ -63,8 +63,12 @@ async fn api_clients_get_tokens_bounded_by_their_roles_and_scope(app: &TestApp) 
     let student = app.login("student1").await;
     app.get("/api/v1/api-clients", Some(&student.access)).await.expect(403);
 
-    // Its account holds 教务处's department-administrator role.
+    // The IT office may give the account the 第三方系统 role (it holds api.integrate for that);
+    // here it holds 教务处's department-administrator role instead.
     let account = created["user_id"].as_str().expect("user").to_owned();
+    give_role(app, &admin, &account, "integrator", "all", None).await;
+    let t = form_token(app, Some((&client_id, &secret)), "grant_type=client_credentials").await.expect(200);
+    assert_eq!(t.body["scope"], "api.integrate");
     give_role(app, &admin, &account, "dept_admin", "department", Some(&jwc)).await;
     let t = form_token(app, Some((&client_id, &secret)), "grant_type=client_credentials").await.expect(200);
     assert_eq!(t.headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));

@@ -24,6 +24,7 @@ mod org;
 mod platform;
 mod processes;
 mod requirements;
+mod scale_out;
 mod search;
 mod signing;
 mod storage;

@@ -347,6 +347,24 @@ async fn the_designers_diagram_is_kept_with_the_draft_and_its_versions(app: &Tes
     assert!(plain["draft_diagram"].is_null());
     let first = app.get(&format!("/api/v1/processes/{id}/versions/1"), Some(&admin.access)).await.expect(200).body;
     assert_eq!(first["diagram"], diagram.as_str(), "the published version keeps its own");
+    // The BPMN download gives the kept layout while it says what the draft says, else a fresh one.
+    let fresh = app.get_bytes(&format!("/api/v1/processes/{id}/bpmn"), Some(&admin.access)).await;
+    let fresh = String::from_utf8(fresh.2).expect("xml");
+    let moved = fresh.replacen(" x=\"", " x=\"1", 1);
+    assert_ne!(moved, fresh);
+    let kept = app
+        .put(&format!("/api/v1/processes/{id}"), Some(&admin.access), &body(Some(&moved), &plain["version"]))
+        .await
+        .expect(200)
+        .body;
+    let xml = app.get_bytes(&format!("/api/v1/processes/{id}/bpmn"), Some(&admin.access)).await;
+    assert_eq!(String::from_utf8(xml.2).expect("xml"), moved, "the designer's layout");
+    let renamed = fresh.replacen("name=\"", "name=\"另", 1);
+    app.put(&format!("/api/v1/processes/{id}"), Some(&admin.access), &body(Some(&renamed), &kept["version"]))
+        .await
+        .expect(200);
+    let xml = app.get_bytes(&format!("/api/v1/processes/{id}/bpmn"), Some(&admin.access)).await;
+    assert_eq!(String::from_utf8(xml.2).expect("xml"), fresh, "a diagram that no longer matches is laid out anew");
     // Names for the ids a definition holds, in one request.
     let users = app.get(&format!("/api/v1/users?ids={admin_id}"), Some(&admin.access)).await.expect(200).body;
     assert_eq!((users["total"].as_u64(), users["items"][0]["username"].as_str()), (Some(1), Some("it_admin")));
