@@ -8,6 +8,7 @@ use actix_cors::Cors;
 use actix_web::dev::{Server, fn_service};
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
+use sea_orm::ConnectionTrait;
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
@@ -33,6 +34,26 @@ pub struct Application {
 pub async fn prepare(settings: &Settings) -> anyhow::Result<Db> {
     std::fs::create_dir_all(&settings.data_dir)?;
     let db = Db::connect(&settings.database_url(), settings.db_max_connections).await?;
+    // Instances starting together on one PostgreSQL take turns: one migrates and seeds, the others
+    // wait for it and find nothing left to do. The lock is a session's, on a connection of its own.
+    let turn = if db.backend() == sea_orm::DatabaseBackend::Postgres {
+        let mut opts = sea_orm::ConnectOptions::new(settings.database_url());
+        opts.max_connections(1).min_connections(1).sqlx_logging(false);
+        let c = sea_orm::Database::connect(opts).await?;
+        c.execute_unprepared("SELECT pg_advisory_lock(7353002)").await?;
+        Some(c)
+    } else {
+        None
+    };
+    let prepared = prepare_in_turn(settings, db).await;
+    if let Some(c) = turn {
+        c.execute_unprepared("SELECT pg_advisory_unlock(7353002)").await?;
+        c.close().await?;
+    }
+    prepared
+}
+
+async fn prepare_in_turn(settings: &Settings, db: Db) -> anyhow::Result<Db> {
     db.migrate().await?;
     let txn = db.write().await?;
     roles::sync_builtin(&*txn).await?;

@@ -365,3 +365,35 @@ pub async fn complete_enrolment(app: &TestApp, student: &Tokens, form: Value) ->
     }
     panic!("the affair {id} did not complete");
 }
+
+/// A new empty PostgreSQL database on TEST_DATABASE_URL: (its URL, a guard that drops it).
+pub async fn fresh_postgres() -> (String, PgDatabase) {
+    let admin = admin_url();
+    let name = format!("tongban_test_{}", uuid::Uuid::now_v7().simple());
+    let conn = Database::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
+    conn.execute_raw(Statement::from_string(conn.get_database_backend(), format!("CREATE DATABASE \"{name}\"")))
+        .await
+        .expect("create test database");
+    conn.close().await.expect("close");
+    (database_url_for(&admin, &name), PgDatabase { admin, name })
+}
+
+/// A database made by [`fresh_postgres`]; [`PgDatabase::drop_now`] removes it.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// Drop the database (connections are ended).
+    pub async fn drop_now(self) {
+        let conn = Database::connect(&self.admin).await.expect("connect to TEST_DATABASE_URL");
+        conn.execute_raw(Statement::from_string(
+            conn.get_database_backend(),
+            format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
+        ))
+        .await
+        .expect("drop test database");
+        conn.close().await.expect("close");
+    }
+}

@@ -111,3 +111,44 @@ async fn the_command_line_migrates_seeds_and_creates_admins(app: &TestApp) {
     assert_eq!(spec["openapi"], "3.1.0");
 }
 db_test!(command_line, the_command_line_migrates_seeds_and_creates_admins);
+
+/// Instances started together on one empty PostgreSQL take turns: migrations and the demo college
+/// happen once, and every instance comes up (PostgreSQL only: the embedded SQLite mode is for one
+/// instance).
+#[actix_web::test]
+async fn instances_starting_together_on_postgresql_prepare_once() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let (url, db) = crate::helpers::fresh_postgres().await;
+    let dirs: Vec<_> =
+        (0..3).map(|i| std::env::temp_dir().join(format!("tongban-prepare-{}-{i}", uuid::Uuid::now_v7()))).collect();
+    let starts = dirs.iter().map(|dir| {
+        let settings = tongban_server::config::Settings {
+            database_url: Some(url.clone().into()),
+            data_dir: dir.clone(),
+            demo: true,
+            db_max_connections: 2,
+            ..tongban_server::config::Settings::default()
+        };
+        async move { tongban_server::startup::prepare(&settings).await }
+    });
+    let prepared = futures_util::future::join_all(starts).await;
+    let mut conns = Vec::new();
+    for p in prepared {
+        conns.push(p.expect("every instance prepares"));
+    }
+    let users = tongban_server::entity::user::Entity::find().count(conns[0].conn()).await.expect("users");
+    let demo_users = tongban_server::entity::user::Entity::find()
+        .filter(tongban_server::entity::user::Column::Username.eq("student1"))
+        .count(conns[0].conn())
+        .await
+        .expect("student1");
+    assert_eq!(demo_users, 1, "the demo college was made once");
+    assert!(users > 20, "{users}");
+    for c in conns {
+        let _ = c.close().await;
+    }
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    db.drop_now().await;
+}
