@@ -22,6 +22,7 @@ pub mod integrity;
 pub mod jobs;
 pub mod live;
 pub mod messages;
+pub mod monitoring;
 pub mod notifications;
 pub mod positions;
 pub mod processes;

@@ -189,6 +189,9 @@ async fn a_backup_restores_into_an_empty_installation(app: &TestApp) {
             app.state.db.backend(),
             manifest["files"].as_array().map_or(0, Vec::len)
         );
+        let m = metrics_text(app).await;
+        let at = sample(&m, "tongban_last_backup_timestamp_seconds").expect("last backup");
+        assert!((at - chrono::Utc::now().timestamp() as f64).abs() < 120.0, "the backup was recorded: {at}");
         let o = tongban(&["check", "--files", "--json"], &target_dir, target_url.as_deref()).await;
         assert!(o.status.success(), "{}", text(&o));
         let report: Value = serde_json::from_slice(&o.stdout).expect("JSON report");
@@ -280,3 +283,46 @@ async fn a_backup_restores_into_an_empty_installation(app: &TestApp) {
     }
 }
 db_test!(backup_and_restore, a_backup_restores_into_an_empty_installation);
+
+/// The value of one sample line of `/metrics` (`name` with its labels, as written).
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+}
+
+async fn metrics_text(app: &TestApp) -> String {
+    let (status, _, body) = app.get_bytes("/metrics", None).await;
+    assert_eq!(status, 200);
+    String::from_utf8(body).expect("utf-8")
+}
+
+async fn business_figures_appear_in_the_metrics(app: &TestApp) {
+    let student = app.login("student1").await;
+    complete_enrolment(app, &student, enrolment_form()).await;
+    let body = json!({ "process_key": "enrolment_certificate", "form": enrolment_form() });
+    app.post("/api/v1/affairs", Some(&student.access), &body).await.expect(201);
+    tongban_server::audit_chain::seal(&app.state.db, &app.state.signing).await.expect("seal");
+
+    let m = metrics_text(app).await;
+    assert_eq!(sample(&m, "tongban_affairs{status=\"completed\"}"), Some(1.0), "{m}");
+    assert_eq!(sample(&m, "tongban_affairs{status=\"submitted\"}"), Some(1.0));
+    assert_eq!(sample(&m, "tongban_tasks_open"), Some(1.0));
+    assert_eq!(sample(&m, "tongban_tasks_overdue"), Some(0.0));
+    assert_eq!(sample(&m, "tongban_affairs_overdue"), Some(0.0));
+    assert!(sample(&m, "tongban_jobs_pending").is_some());
+    assert_eq!(sample(&m, "tongban_jobs_failed"), Some(0.0));
+    assert_eq!(sample(&m, "tongban_webhook_deliveries{status=\"pending\"}"), Some(0.0));
+    assert_eq!(sample(&m, "tongban_last_backup_timestamp_seconds"), Some(0.0));
+    assert!(sample(&m, "tongban_audit_chain_head_position").is_some_and(|p| p > 10.0), "sealed records");
+    assert!(m.contains("# HELP tongban_affairs Affairs by status"));
+
+    // Within 15 seconds a scrape is served from the figures already read.
+    app.post("/api/v1/affairs", Some(&student.access), &body).await.expect(201);
+    let again = metrics_text(app).await;
+    assert_eq!(sample(&again, "tongban_affairs{status=\"submitted\"}"), Some(1.0), "cached");
+    *app.state.metrics.business.refreshed.lock().await = None;
+    let fresh = metrics_text(app).await;
+    assert_eq!(sample(&fresh, "tongban_affairs{status=\"submitted\"}"), Some(2.0));
+    assert_eq!(sample(&fresh, "tongban_tasks_open"), Some(2.0));
+}
+db_test!(business_metrics, business_figures_appear_in_the_metrics);
