@@ -3,6 +3,7 @@
 
 pub mod absences;
 pub mod affairs;
+pub mod alerts;
 pub mod archives;
 pub mod attachments;
 pub mod audit_logs;

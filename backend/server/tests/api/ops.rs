@@ -326,3 +326,172 @@ async fn business_figures_appear_in_the_metrics(app: &TestApp) {
     assert_eq!(sample(&fresh, "tongban_tasks_open"), Some(2.0));
 }
 db_test!(business_metrics, business_figures_appear_in_the_metrics);
+
+const ALERT_SECRET: &str = "alert-secret-for-tests-0123456789";
+
+async fn alerts_go_out_once_per_window(app: &TestApp, sink: &crate::notify::SmtpSink, got: &crate::notify::Received) {
+    use sea_orm::{ActiveModelTrait, Set};
+    use tongban_server::entity::{job, ops_alert, webhook, webhook_delivery};
+    use tongban_server::services::alerts;
+
+    // An overdue task, a job given up, two webhook deliveries waiting.
+    let student = app.login("student1").await;
+    let body = json!({ "process_key": "enrolment_certificate", "form": enrolment_form() });
+    let open = app.post("/api/v1/affairs", Some(&student.access), &body).await.expect(201).body;
+    let open_id: uuid::Uuid = open["id"].as_str().expect("id").parse().expect("uuid");
+    let db = app.state.db.conn();
+    let now = chrono::Utc::now();
+    task::Entity::update_many()
+        .col_expr(task::Column::DueAt, Expr::value(Some(now - chrono::TimeDelta::hours(2))))
+        .filter(task::Column::AffairId.eq(open_id))
+        .exec(db)
+        .await
+        .expect("db");
+    job::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        kind: Set("archive".into()),
+        affair_id: Set(Some(open_id)),
+        payload: Set(json!({})),
+        run_at: Set(now),
+        attempts: Set(5),
+        locked_by: Set(None),
+        locked_until: Set(None),
+        done_at: Set(Some(now)),
+        last_error: Set(Some("object store unreachable".into())),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("job");
+    let hook = webhook::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        name: Set("教务系统".into()),
+        url: Set("http://127.0.0.1:9/never".into()),
+        secret: Set("s".repeat(32)),
+        events: Set(json!(["affair.completed"])),
+        department_id: Set(None),
+        active: Set(true),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(1),
+    }
+    .insert(db)
+    .await
+    .expect("webhook");
+    for _ in 0..2 {
+        webhook_delivery::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            webhook_id: Set(hook.id),
+            event: Set("affair.completed".into()),
+            payload: Set(json!({})),
+            status: Set("pending".into()),
+            attempts: Set(3),
+            next_attempt_at: Set(now + chrono::TimeDelta::days(1)),
+            locked_until: Set(None),
+            last_status: Set(Some(503)),
+            last_error: Set(None),
+            created_at: Set(now),
+            delivered_at: Set(None),
+        }
+        .insert(db)
+        .await
+        .expect("delivery");
+    }
+
+    // Three instances sweeping at once, then again: each alert is raised once.
+    let alerter = alerts::Alerter::from_settings(&app.state.settings).expect("settings").expect("channels");
+    let (a, b, c) = futures_util::join!(
+        alerts::sweep(&app.state, &alerter),
+        alerts::sweep(&app.state, &alerter),
+        alerts::sweep(&app.state, &alerter)
+    );
+    assert!(a.expect("sweep").len() + b.expect("sweep").len() + c.expect("sweep").len() <= 3);
+    assert!(alerts::sweep(&app.state, &alerter).await.expect("sweep").is_empty(), "nothing new this window");
+    let rows = ops_alert::Entity::find().all(db).await.expect("db");
+    let mut kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["job_failed", "overdue_backlog", "webhook_backlog"]);
+    let overdue = rows.iter().find(|r| r.kind == "overdue_backlog").expect("overdue");
+    assert_eq!(overdue.detail["overdue_tasks"], 1);
+    assert_eq!(rows.iter().find(|r| r.kind == "webhook_backlog").expect("backlog").detail["pending"], 2);
+    assert_eq!(
+        rows.iter().find(|r| r.kind == "job_failed").expect("job").detail["jobs"][0]["error"],
+        "object store unreachable"
+    );
+
+    crate::notify::wait_until("three alert mails", || sink.messages().len() >= 3).await;
+    crate::notify::wait_until("three alert posts", || got.lock().expect("lock").len() >= 3).await;
+    let mut subjects: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| {
+            let (subject, to, _) = crate::notify::parse_mail(m);
+            assert!(to.contains("ops@demo.tongban.edu.cn"), "{to}");
+            subject
+        })
+        .collect();
+    subjects.sort();
+    assert!(subjects.iter().any(|s| s.starts_with("【通办告警】超期积压：1 个待办")), "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("后台任务")), "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("Webhook 推送积压：2 条")), "{subjects:?}");
+    for (headers, body) in got.lock().expect("lock").iter() {
+        let ts: i64 =
+            headers.get("x-tongban-timestamp").and_then(|v| v.to_str().ok()).expect("ts").parse().expect("int");
+        let sig = headers.get("x-tongban-signature").and_then(|v| v.to_str().ok()).expect("signature");
+        assert_eq!(sig, tongban_server::services::delivery::signature(ALERT_SECRET.as_bytes(), ts, body.as_bytes()));
+        let v: Value = serde_json::from_str(body).expect("json");
+        assert_eq!(v["event"], "alert");
+    }
+    assert!(rows.iter().all(|r| r.sent_at.is_some() || r.error.is_none()));
+    let rows = ops_alert::Entity::find().all(db).await.expect("db");
+    assert!(rows.iter().all(|r| r.sent_at.is_some() && r.error.is_none()), "{rows:?}");
+
+    // Later sweeps (this instance's own included) send nothing more.
+    alerts::sweep(&app.state, &alerter).await.expect("sweep");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 3);
+    assert_eq!(got.lock().expect("lock").len(), 3);
+    *app.state.metrics.business.refreshed.lock().await = None;
+    let m = metrics_text(app).await;
+    assert_eq!(sample(&m, "tongban_alerts_last_day"), Some(3.0));
+    assert_eq!(sample(&m, "tongban_tasks_overdue"), Some(1.0));
+    assert_eq!(sample(&m, "tongban_jobs_failed"), Some(1.0));
+    assert_eq!(sample(&m, "tongban_webhook_deliveries{status=\"pending\"}"), Some(2.0));
+}
+
+mod alerting {
+    use super::*;
+
+    async fn run(backend: crate::helpers::Backend) {
+        let sink = crate::notify::SmtpSink::start();
+        let (port, got, receiver) = crate::notify::start_receiver(false);
+        let smtp_port = sink.port;
+        let tweak = move |s: &mut tongban_server::config::Settings| {
+            s.smtp.host = Some("127.0.0.1".into());
+            s.smtp.port = smtp_port;
+            s.smtp.security = tongban_server::config::SmtpSecurity::None;
+            s.alerts.emails = vec!["运维值班 <ops@demo.tongban.edu.cn>".into()];
+            s.alerts.webhook_url = Some(format!("http://127.0.0.1:{port}/alerts"));
+            s.alerts.webhook_secret = Some(ALERT_SECRET.to_owned().into());
+            s.alerts.overdue_threshold = 1;
+            s.alerts.webhook_backlog_threshold = 2;
+        };
+        let (sink_ref, got_ref) = (&sink, &got);
+        crate::helpers::run(backend, tweak, async move |app: &TestApp| {
+            alerts_go_out_once_per_window(app, sink_ref, got_ref).await
+        })
+        .await;
+        receiver.stop(false).await;
+    }
+
+    #[actix_web::test]
+    async fn on_sqlite() {
+        run(crate::helpers::Backend::Sqlite).await;
+    }
+
+    #[actix_web::test]
+    async fn on_postgres() {
+        run(crate::helpers::Backend::Postgres).await;
+    }
+}
