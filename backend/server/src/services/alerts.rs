@@ -1,7 +1,8 @@
 //! Alerts to the operators (`alerts` settings): by e-mail through the `smtp` settings and/or as a
 //! JSON POST to a webhook, when
 //!
-//! - background jobs were given up after their attempts (`job_failed`),
+//! - background jobs were given up after their attempts (`job_failed`), or failed three times in a
+//!   row and are still being retried (`job_retrying`),
 //! - the overdue open tasks or affairs reach `overdue_threshold` (`overdue_backlog`),
 //! - the webhook deliveries waiting reach `webhook_backlog_threshold` (`webhook_backlog`).
 //!
@@ -26,6 +27,9 @@ use crate::entity::{job, ops_alert};
 use crate::error::AppResult;
 use crate::services::monitoring;
 use crate::state::AppState;
+
+/// Consecutive failed attempts of a job still being retried that raise `job_retrying`.
+const RETRYING_AFTER: i32 = 3;
 
 /// Where alerts go.
 pub struct Alerter {
@@ -107,6 +111,34 @@ async fn conditions(st: &AppState, now: DateTime<Utc>) -> AppResult<Vec<Found>> 
                 kind: "job_failed",
                 subject: format!("后台任务多次重试后失败 / {} background job(s) failed for good", failed.len()),
                 detail: json!({ "count": failed.len(), "since": since, "jobs": jobs }),
+            });
+        }
+    }
+    if a.job_failures {
+        // Jobs failing again and again, before they are given up.
+        let retrying = job::Entity::find()
+            .filter(job::Column::DoneAt.is_null())
+            .filter(job::Column::LastError.is_not_null())
+            .filter(job::Column::Attempts.gte(RETRYING_AFTER))
+            .order_by_asc(job::Column::RunAt)
+            .limit(20)
+            .all(db)
+            .await?;
+        if !retrying.is_empty() {
+            let jobs: Vec<Value> = retrying
+                .iter()
+                .map(|j| {
+                    let err: String = j.last_error.clone().unwrap_or_default().chars().take(300).collect();
+                    json!({ "id": j.id, "kind": j.kind, "affair_id": j.affair_id, "attempts": j.attempts, "error": err })
+                })
+                .collect();
+            found.push(Found {
+                kind: "job_retrying",
+                subject: format!(
+                    "后台任务连续失败 {RETRYING_AFTER} 次以上 / {} background job(s) failed {RETRYING_AFTER} times in a row",
+                    retrying.len()
+                ),
+                detail: json!({ "count": retrying.len(), "jobs": jobs }),
             });
         }
     }

@@ -363,6 +363,22 @@ async fn alerts_go_out_once_per_window(app: &TestApp, sink: &crate::notify::Smtp
     .insert(db)
     .await
     .expect("job");
+    job::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        kind: Set("service_call".into()),
+        affair_id: Set(Some(open_id)),
+        payload: Set(json!({})),
+        run_at: Set(now + chrono::TimeDelta::days(1)),
+        attempts: Set(3),
+        locked_by: Set(None),
+        locked_until: Set(None),
+        done_at: Set(None),
+        last_error: Set(Some("webhook target answered 502".into())),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("job");
     let hook = webhook::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         name: Set("教务系统".into()),
@@ -406,12 +422,12 @@ async fn alerts_go_out_once_per_window(app: &TestApp, sink: &crate::notify::Smtp
         alerts::sweep(&app.state, &alerter),
         alerts::sweep(&app.state, &alerter)
     );
-    assert!(a.expect("sweep").len() + b.expect("sweep").len() + c.expect("sweep").len() <= 3);
+    assert!(a.expect("sweep").len() + b.expect("sweep").len() + c.expect("sweep").len() <= 4);
     assert!(alerts::sweep(&app.state, &alerter).await.expect("sweep").is_empty(), "nothing new this window");
     let rows = ops_alert::Entity::find().all(db).await.expect("db");
     let mut kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
     kinds.sort();
-    assert_eq!(kinds, ["job_failed", "overdue_backlog", "webhook_backlog"]);
+    assert_eq!(kinds, ["job_failed", "job_retrying", "overdue_backlog", "webhook_backlog"]);
     let overdue = rows.iter().find(|r| r.kind == "overdue_backlog").expect("overdue");
     assert_eq!(overdue.detail["overdue_tasks"], 1);
     assert_eq!(rows.iter().find(|r| r.kind == "webhook_backlog").expect("backlog").detail["pending"], 2);
@@ -420,8 +436,8 @@ async fn alerts_go_out_once_per_window(app: &TestApp, sink: &crate::notify::Smtp
         "object store unreachable"
     );
 
-    crate::notify::wait_until("three alert mails", || sink.messages().len() >= 3).await;
-    crate::notify::wait_until("three alert posts", || got.lock().expect("lock").len() >= 3).await;
+    crate::notify::wait_until("four alert mails", || sink.messages().len() >= 4).await;
+    crate::notify::wait_until("four alert posts", || got.lock().expect("lock").len() >= 4).await;
     let mut subjects: Vec<String> = sink
         .messages()
         .iter()
@@ -433,7 +449,8 @@ async fn alerts_go_out_once_per_window(app: &TestApp, sink: &crate::notify::Smtp
         .collect();
     subjects.sort();
     assert!(subjects.iter().any(|s| s.starts_with("【通办告警】超期积压：1 个待办")), "{subjects:?}");
-    assert!(subjects.iter().any(|s| s.contains("后台任务")), "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("后台任务多次重试后失败")), "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("后台任务连续失败3次以上")), "{subjects:?}");
     assert!(subjects.iter().any(|s| s.contains("Webhook 推送积压：2 条")), "{subjects:?}");
     for (headers, body) in got.lock().expect("lock").iter() {
         let ts: i64 =
@@ -450,11 +467,11 @@ async fn alerts_go_out_once_per_window(app: &TestApp, sink: &crate::notify::Smtp
     // Later sweeps (this instance's own included) send nothing more.
     alerts::sweep(&app.state, &alerter).await.expect("sweep");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(sink.messages().len(), 3);
-    assert_eq!(got.lock().expect("lock").len(), 3);
+    assert_eq!(sink.messages().len(), 4);
+    assert_eq!(got.lock().expect("lock").len(), 4);
     *app.state.metrics.business.refreshed.lock().await = None;
     let m = metrics_text(app).await;
-    assert_eq!(sample(&m, "tongban_alerts_last_day"), Some(3.0));
+    assert_eq!(sample(&m, "tongban_alerts_last_day"), Some(4.0));
     assert_eq!(sample(&m, "tongban_tasks_overdue"), Some(1.0));
     assert_eq!(sample(&m, "tongban_jobs_failed"), Some(1.0));
     assert_eq!(sample(&m, "tongban_webhook_deliveries{status=\"pending\"}"), Some(2.0));
@@ -493,5 +510,54 @@ mod alerting {
     #[actix_web::test]
     async fn on_postgres() {
         run(crate::helpers::Backend::Postgres).await;
+    }
+}
+
+/// Backup and restore with the objects in an S3-compatible store (moto), by the library calls.
+#[actix_web::test]
+async fn objects_in_s3_are_backed_up_and_restored_into_another_bucket() {
+    use crate::storage::S3Server;
+    use tongban_server::config::Settings;
+    use tongban_server::services::backup;
+    use tongban_server::services::storage::Storage;
+
+    let s3 = S3Server::start("tongban-live").await;
+    let r = awc::Client::default().put(format!("{}/tongban-restored", s3.url())).send().await.expect("bucket");
+    assert!(r.status().is_success());
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let tmp = std::env::temp_dir();
+    let mut live = Settings { data_dir: tmp.join(format!("tongban-s3-live-{id}")), ..Settings::default() };
+    S3Server::configure(&mut live, &s3.url(), "tongban-live");
+    tongban_server::startup::prepare(&live).await.expect("prepare").close().await.expect("close");
+    let store = Storage::from_settings(&live).expect("store");
+    let a = store
+        .put("affair_material", "在读证明.pdf", bytes::Bytes::from_static(crate::applying::PDF))
+        .await
+        .expect("put");
+    let b = store.put("guides", "说明.txt", bytes::Bytes::from_static("办事指南".as_bytes())).await.expect("put");
+
+    let out = tmp.join(format!("tongban-s3-backup-{id}"));
+    let o = backup::backup(&live, &out).await.expect("backup");
+    assert_eq!(o.manifest.storage, "s3");
+    assert_eq!(o.manifest.objects, 2);
+
+    let mut restored = Settings { data_dir: tmp.join(format!("tongban-s3-restored-{id}")), ..Settings::default() };
+    S3Server::configure(&mut restored, &s3.url(), "tongban-restored");
+    backup::restore(&restored, &out, false).await.expect("restore");
+    let mut keys = s3.keys("tongban-restored").await;
+    keys.sort();
+    let mut want = vec![a.key.clone(), b.key.clone()];
+    want.sort();
+    assert_eq!(keys, want);
+    let copy = Storage::from_settings(&restored).expect("store");
+    assert_eq!(copy.get(&a.key).await.expect("get").as_ref(), crate::applying::PDF);
+    assert_eq!(copy.get(&b.key).await.expect("get").as_ref(), "办事指南".as_bytes());
+
+    // Once restored, the bucket is not empty: another restore is refused unless forced.
+    std::fs::remove_file(restored.data_dir.join("tongban.db")).expect("drop the database file");
+    let e = backup::restore(&restored, &out, false).await.expect_err("refused");
+    assert!(e.to_string().contains("object store is not empty"), "{e}");
+    for d in [&live.data_dir, &restored.data_dir, &out] {
+        let _ = std::fs::remove_dir_all(d);
     }
 }
