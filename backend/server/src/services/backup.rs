@@ -110,6 +110,47 @@ fn pg_tool(settings: &Settings, name: &str) -> PathBuf {
     }
 }
 
+/// A PostgreSQL URL without its password, and the password: `pg_dump` and `pg_restore` get it in
+/// `PGPASSWORD`, so it does not show in the process list.
+fn pg_url_and_password(url: &str) -> (String, Option<String>) {
+    let Ok(mut u) = reqwest::Url::parse(url) else { return (url.to_owned(), None) };
+    let password = u.password().map(percent_decode);
+    if password.is_some() && u.set_password(None).is_err() {
+        return (url.to_owned(), None);
+    }
+    (u.to_string(), password)
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A `pg_dump`/`pg_restore` command against `url`.
+fn pg_command(settings: &Settings, tool: &str, url: &str) -> std::process::Command {
+    let (url, password) = pg_url_and_password(url);
+    let mut cmd = std::process::Command::new(pg_tool(settings, tool));
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    cmd.arg("--dbname").arg(url);
+    cmd
+}
+
 /// Run a command on a blocking thread; its standard error in the message when it fails.
 async fn run(mut cmd: std::process::Command, what: &str) -> anyhow::Result<()> {
     let what = what.to_owned();
@@ -218,8 +259,8 @@ pub async fn backup(settings: &Settings, out: &Path) -> anyhow::Result<Outcome> 
     // The database first: every object it names was stored before its row was written.
     match kind {
         DatabaseBackend::Postgres => {
-            let mut cmd = std::process::Command::new(pg_tool(settings, "pg_dump"));
-            cmd.arg("--format=custom").arg("--no-owner").arg("--file").arg(out.join(PG_FILE)).arg("--dbname").arg(&url);
+            let mut cmd = pg_command(settings, "pg_dump", &url);
+            cmd.arg("--format=custom").arg("--no-owner").arg("--file").arg(out.join(PG_FILE));
             run(cmd, "pg_dump").await?;
         }
         _ => {
@@ -424,12 +465,12 @@ pub async fn restore(settings: &Settings, from: &Path, force: bool) -> anyhow::R
     // The database.
     match kind {
         DatabaseBackend::Postgres => {
-            let mut cmd = std::process::Command::new(pg_tool(settings, "pg_restore"));
+            let mut cmd = pg_command(settings, "pg_restore", &url);
             cmd.arg("--no-owner").arg("--no-privileges").arg("--exit-on-error");
             if force {
                 cmd.arg("--clean").arg("--if-exists");
             }
-            cmd.arg("--dbname").arg(&url).arg(from.join(PG_FILE));
+            cmd.arg(from.join(PG_FILE));
             run(cmd, "pg_restore").await?;
         }
         _ => {
@@ -485,4 +526,25 @@ pub async fn restore(settings: &Settings, from: &Path, force: bool) -> anyhow::R
     db.close().await?;
     let bytes = manifest.files.iter().map(|f| f.size).sum();
     Ok(Outcome { manifest, bytes, seconds: started.elapsed().as_secs_f64() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_leave_the_url_for_the_environment() {
+        let (url, pw) = pg_url_and_password("postgres://tongban:p%40ss%3Aw0rd@db:5432/tongban?sslmode=require");
+        assert_eq!(url, "postgres://tongban@db:5432/tongban?sslmode=require");
+        assert_eq!(pw.as_deref(), Some("p@ss:w0rd"));
+        let (url, pw) = pg_url_and_password("postgres://postgres@127.0.0.1:5432/postgres");
+        assert_eq!(url, "postgres://postgres@127.0.0.1:5432/postgres");
+        assert_eq!(pw, None);
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_path("sqlite://./data/tongban.db?mode=rwc"), PathBuf::from("./data/tongban.db"));
+        assert_eq!(sqlite_path("sqlite:/var/lib/t.db"), PathBuf::from("/var/lib/t.db"));
+    }
 }
