@@ -20,6 +20,7 @@ mod m20261202_000014_supervision;
 mod m20261202_000015_audit_chain;
 mod m20261202_000016_integrations;
 mod m20261202_000017_process_diagrams;
+mod m20261202_000019_ops_alerts;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_audit_chain::Migration),
             Box::new(m20261202_000016_integrations::Migration),
             Box::new(m20261202_000017_process_diagrams::Migration),
+            Box::new(m20261202_000019_ops_alerts::Migration),
         ]
     }
 }

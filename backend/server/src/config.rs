@@ -63,6 +63,56 @@ pub struct Settings {
     pub supervision: SupervisionSettings,
     /// Request rate limits per signed-in user and per client address.
     pub rate_limit: RateLimitSettings,
+    /// `tongban backup` and `tongban restore`.
+    pub backup: BackupSettings,
+    /// Alerts to the operators (off unless a recipient or a webhook is set).
+    pub alerts: AlertSettings,
+}
+
+/// Backups: `TONGBAN_BACKUP__PG_BIN_DIR=/usr/lib/postgresql/15/bin`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct BackupSettings {
+    /// Directory of `pg_dump` and `pg_restore` (default: found on `PATH`); their major version
+    /// must be at least the server's.
+    pub pg_bin_dir: Option<PathBuf>,
+}
+
+/// Alerts: `TONGBAN_ALERTS__EMAILS='["ops@example.edu.cn"]'`, `TONGBAN_ALERTS__WEBHOOK_URL=…`.
+/// Each kind is raised at most once per window, whichever instance notices first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AlertSettings {
+    /// Recipients, by the SMTP settings of `smtp`.
+    pub emails: Vec<String>,
+    /// A URL the alert is POSTed to as JSON (signed like the push webhook when `webhook_secret`
+    /// is set).
+    pub webhook_url: Option<String>,
+    /// Shared secret for `X-Tongban-Signature` on alert webhooks.
+    pub webhook_secret: Option<SecretString>,
+    /// Length of a window in minutes: an alert of one kind is sent at most once per window.
+    pub window_minutes: u32,
+    /// Alert when this many open tasks or affairs are overdue (0: never).
+    pub overdue_threshold: u64,
+    /// Alert when this many webhook deliveries wait (0: never).
+    pub webhook_backlog_threshold: u64,
+    /// Alert when background jobs fail for good (given up after their attempts).
+    #[serde(deserialize_with = "lenient_bool")]
+    pub job_failures: bool,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            emails: Vec::new(),
+            webhook_url: None,
+            webhook_secret: None,
+            window_minutes: 60,
+            overdue_threshold: 50,
+            webhook_backlog_threshold: 200,
+            job_failures: true,
+        }
+    }
 }
 
 /// Request rate limits, per instance: `TONGBAN_RATE_LIMIT__PER_USER_PER_MINUTE=600`. Signed-in
@@ -328,6 +378,8 @@ impl Default for Settings {
             pdf: PdfSettings::default(),
             supervision: SupervisionSettings::default(),
             rate_limit: RateLimitSettings::default(),
+            backup: BackupSettings::default(),
+            alerts: AlertSettings::default(),
         }
     }
 }

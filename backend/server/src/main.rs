@@ -57,6 +57,46 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Check the invariants of every affair (finished, or work pending for someone; the tasks
+    /// mirror agrees with the instance; the history complete), of certificates and files (their
+    /// affairs, types and holders exist), optionally of the object store (`--files`), and verify the
+    /// audit chain: exit status 0 when nothing is broken, 1 otherwise. Read only.
+    Check {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also look up every object the database names in the object store, with its size.
+        #[arg(long)]
+        files: bool,
+    },
+    /// Back up the database, every object of the file store and the keys of the data directory
+    /// (JWT secret, certificate and audit-seal signing keys, seal images) into a new, empty
+    /// directory, with manifest.json holding the size and SHA-256 of every file. Safe while the
+    /// servers run: SQLite is copied with VACUUM INTO, PostgreSQL dumped by pg_dump in one
+    /// snapshot (set TONGBAN_BACKUP__PG_BIN_DIR when pg_dump is not on PATH). Copy the directory
+    /// off the host afterwards; it holds the keys.
+    Backup {
+        /// The directory to create (must not exist or be empty).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a directory made by `tongban backup` into the configured database, file store and
+    /// data directory: every checksum is verified before anything is touched (a backup that
+    /// does not match its manifest is refused), the target must be empty (an empty SQLite file or
+    /// a freshly created PostgreSQL database, an empty store, no keys) unless --force, then the
+    /// database, files and keys are restored and the migrations run. Run `tongban check --files`
+    /// afterwards.
+    Restore {
+        /// The backup directory.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Overwrite a target that is not empty.
+        #[arg(long)]
+        force: bool,
+        /// Only verify the backup's checksums; restore nothing.
+        #[arg(long)]
+        verify_only: bool,
+    },
     /// Check a signed certificate offline, as JSON or as the PDF that carries it: exit status 0 when
     /// its signature holds, 1 when not.
     Verify {
@@ -222,6 +262,83 @@ async fn main() -> anyhow::Result<()> {
             };
             db.close().await?;
             std::process::exit(code);
+        }
+        Command::Backup { out } => {
+            let o = tongban_server::services::backup::backup(&settings, &out).await?;
+            println!(
+                "backup written to {}: {} database, migration {}, {} objects, {} files, {} bytes in {:.1} s",
+                out.display(),
+                o.manifest.database,
+                o.manifest.migration.as_deref().unwrap_or("-"),
+                o.manifest.objects,
+                o.manifest.files.len(),
+                o.bytes,
+                o.seconds
+            );
+        }
+        Command::Restore { from, force, verify_only } => {
+            if verify_only {
+                let m = tongban_server::services::backup::verify(&from).await?;
+                println!(
+                    "backup verified: {} files match manifest.json ({} database, made {} by tongban {})",
+                    m.files.len(),
+                    m.database,
+                    m.created_at.to_rfc3339(),
+                    m.tongban_version
+                );
+            } else {
+                let o = tongban_server::services::backup::restore(&settings, &from, force).await?;
+                println!(
+                    "restored {} ({} database, {} objects, {} bytes) in {:.1} s; migrations applied. Run `tongban check --files` next.",
+                    from.display(),
+                    o.manifest.database,
+                    o.manifest.objects,
+                    o.bytes,
+                    o.seconds
+                );
+            }
+        }
+        Command::Check { json, files } => {
+            settings.demo = false;
+            let db = prepare(&settings).await?;
+            let ring = KeyRing::load_or_create(&settings.signing_keys_dir())?;
+            let storage = tongban_server::services::storage::Storage::from_settings(&settings)?;
+            // As `audit verify`: records written since the last seal are sealed first.
+            tongban_server::audit_chain::seal(&db, &ring).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let r = tongban_server::services::integrity::check(db.conn(), &ring, files.then_some(&storage))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            db.close().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                let objects = r.objects.map(|n| format!(", {n} stored objects")).unwrap_or_default();
+                println!(
+                    "{}: {} affairs, {} tasks, {} certificates, {} files{objects}; audit chain {} ({} records)",
+                    if r.ok { "OK" } else { "BROKEN" },
+                    r.affairs,
+                    r.tasks,
+                    r.certificates,
+                    r.files,
+                    if r.audit.valid { "valid" } else { "INVALID" },
+                    r.audit.checked
+                );
+                for p in &r.problems {
+                    let what = match (&p.affair_number, p.affair_id, p.row_id) {
+                        (Some(n), Some(id), _) => format!("affair {n} ({id})"),
+                        (_, _, Some(id)) => format!("row {id}"),
+                        _ => "-".into(),
+                    };
+                    println!("  {}: {what}: {}", p.kind, p.detail);
+                }
+                if r.problem_count > r.problems.len() as u64 {
+                    println!("  … {} more", r.problem_count - r.problems.len() as u64);
+                }
+                for p in &r.audit.problems {
+                    println!("  audit {}: {}", p.kind, p.detail);
+                }
+            }
+            std::process::exit(if r.ok { 0 } else { 1 });
         }
         Command::Verify { file, .. } => {
             let ring = KeyRing::load(&settings.signing_keys_dir())?;

@@ -108,6 +108,7 @@ impl Application {
         crate::services::live::spawn(state.clone());
         crate::services::delivery::spawn(state.clone())?;
         crate::services::integrations::spawn(state.clone())?;
+        crate::services::alerts::spawn(state.clone())?;
         Ok(Application { port, server, state })
     }
 

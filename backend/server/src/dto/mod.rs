@@ -45,6 +45,7 @@ pub mod definition;
 pub mod draft;
 pub mod hall;
 pub mod integration;
+pub mod ops;
 pub mod org;
 pub mod process;
 pub mod requirement;

@@ -27,6 +27,8 @@ pub mod idempotency_key;
 pub mod job;
 pub mod login_attempt;
 pub mod notification;
+pub mod ops_alert;
+pub mod ops_state;
 pub mod position;
 pub mod process;
 pub mod process_version;

@@ -21,6 +21,7 @@ pub mod integrations;
 pub mod me;
 pub mod middleware;
 pub mod notifications;
+pub mod operations;
 pub mod ops;
 pub mod pages;
 pub mod positions;
@@ -71,7 +72,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(search::configure)
             .configure(stats::configure)
             .configure(audit::configure)
-            .configure(integrations::configure),
+            .configure(integrations::configure)
+            .configure(operations::configure),
     )
     .configure(ops::configure);
 }

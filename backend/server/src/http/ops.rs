@@ -50,6 +50,10 @@ async fn readyz(st: web::Data<AppState>) -> Result<web::Json<Health>, AppError> 
 #[utoipa::path(tag = "ops", responses((status = 200, description = "Metrics", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 async fn metrics(st: web::Data<AppState>) -> HttpResponse {
+    // The business figures are read at most every 15 s; a database hiccup leaves the last ones.
+    if let Err(e) = crate::services::monitoring::refresh(st.db.conn(), &st.metrics).await {
+        tracing::warn!(error = ?e, "business metrics");
+    }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(st.metrics.encode())
 }
 

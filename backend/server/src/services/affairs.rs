@@ -62,7 +62,7 @@ fn parse_uid(u: &UserId) -> Option<Uuid> {
 }
 
 /// The affair status shown to people for an engine status.
-fn status_of(i: &Instance) -> &'static str {
+pub(crate) fn status_of(i: &Instance) -> &'static str {
     match i.status {
         InstanceStatus::Draft => "draft",
         InstanceStatus::Running if i.handled => "in_progress",
@@ -144,7 +144,7 @@ fn task_kind(k: &TaskKind) -> &'static str {
     }
 }
 
-fn lower<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn lower<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 

@@ -46,24 +46,7 @@ impl Channels {
     /// The channels the settings switch on; `None` when there are none.
     pub fn from_settings(s: &Settings) -> anyhow::Result<Option<Channels>> {
         use secrecy::ExposeSecret;
-        let smtp = match &s.smtp.host {
-            Some(host) if !host.is_empty() => {
-                let c = &s.smtp;
-                let mut b = match c.security {
-                    SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-                    SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
-                    SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
-                };
-                b = b.port(c.port).timeout(Some(Duration::from_secs(15)));
-                if let (Some(u), Some(p)) = (&c.username, &c.password) {
-                    b = b.credentials(Credentials::new(u.clone(), p.expose_secret().to_owned()));
-                }
-                let from: Mailbox =
-                    c.from.parse().map_err(|e| anyhow::anyhow!("TONGBAN_SMTP__FROM is not a mailbox: {e}"))?;
-                Some((b.build(), from))
-            }
-            _ => None,
-        };
+        let smtp = smtp_transport(s)?;
         let push = match &s.push.url {
             Some(url) if !url.is_empty() => {
                 let secret = s.push.secret.as_ref().map(|x| x.expose_secret().as_bytes().to_vec()).unwrap_or_default();
@@ -78,6 +61,29 @@ impl Channels {
         }
         Ok(Some(Channels { smtp, push, public_url: s.public_url.trim_end_matches('/').to_owned() }))
     }
+}
+
+/// The SMTP transport and sender of the settings, when `smtp.host` is set (also used for alerts).
+pub(crate) fn smtp_transport(s: &Settings) -> anyhow::Result<Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>> {
+    use secrecy::ExposeSecret;
+    Ok(match &s.smtp.host {
+        Some(host) if !host.is_empty() => {
+            let c = &s.smtp;
+            let mut b = match c.security {
+                SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
+                SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
+            };
+            b = b.port(c.port).timeout(Some(Duration::from_secs(15)));
+            if let (Some(u), Some(p)) = (&c.username, &c.password) {
+                b = b.credentials(Credentials::new(u.clone(), p.expose_secret().to_owned()));
+            }
+            let from: Mailbox =
+                c.from.parse().map_err(|e| anyhow::anyhow!("TONGBAN_SMTP__FROM is not a mailbox: {e}"))?;
+            Some((b.build(), from))
+        }
+        _ => None,
+    })
 }
 
 /// `sha256=<hex>` over `<timestamp>.<body>` with the shared secret.

@@ -3,9 +3,11 @@
 
 pub mod absences;
 pub mod affairs;
+pub mod alerts;
 pub mod archives;
 pub mod attachments;
 pub mod audit_logs;
+pub mod backup;
 pub mod calendar;
 pub mod catalogue;
 pub mod certificates;
@@ -17,9 +19,11 @@ pub mod drafts;
 pub mod guides;
 pub mod hall;
 pub mod integrations;
+pub mod integrity;
 pub mod jobs;
 pub mod live;
 pub mod messages;
+pub mod monitoring;
 pub mod notifications;
 pub mod positions;
 pub mod processes;

@@ -418,6 +418,29 @@ impl Storage {
         Ok((size, r.into_stream().map(|c| c.map_err(std::io::Error::other)).boxed()))
     }
 
+    /// The size of a stored object, or `None` when there is no such object.
+    pub async fn head(&self, key: &str) -> AppResult<Option<u64>> {
+        match self.store.head(&ObjectPath::from(key)).await {
+            Ok(m) => Ok(Some(m.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(AppError::Internal(anyhow::anyhow!("object store head {key}: {e}"))),
+        }
+    }
+
+    /// Every object in the store (key and size), in key order: for backups and checks.
+    pub async fn list(&self) -> AppResult<Vec<(String, u64)>> {
+        use futures_util::TryStreamExt;
+        let mut all: Vec<(String, u64)> = self
+            .store
+            .list(None)
+            .map_ok(|m| (m.location.to_string(), m.size))
+            .try_collect()
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("object store list: {e}")))?;
+        all.sort();
+        Ok(all)
+    }
+
     /// Remove a stored object; a missing one is not an error.
     pub async fn delete(&self, key: &str) -> AppResult<()> {
         match self.store.delete(&ObjectPath::from(key)).await {

@@ -178,14 +178,14 @@ impl TestApp {
     }
 }
 
-fn admin_url() -> String {
+pub(crate) fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL").expect(
         "TEST_DATABASE_URL must point at a PostgreSQL server for the PostgreSQL half of the tests \
          (make test sets it to postgres://postgres@127.0.0.1:5432/postgres)",
     )
 }
 
-fn database_url_for(admin: &str, name: &str) -> String {
+pub(crate) fn database_url_for(admin: &str, name: &str) -> String {
     let (base, query) = match admin.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (admin, None),

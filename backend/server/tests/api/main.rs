@@ -20,6 +20,7 @@ mod holidays;
 mod integrations;
 mod jobs;
 mod notify;
+mod ops;
 mod org;
 mod platform;
 mod processes;

@@ -144,14 +144,14 @@ fn python() -> String {
 }
 
 /// A real SMTP server writing what it receives to a Maildir.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     maildir: PathBuf,
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    pub(crate) fn start() -> SmtpSink {
         let port = free_port();
         let maildir = std::env::temp_dir().join(format!("tongban-mail-{}", uuid::Uuid::now_v7().simple()));
         let child = Command::new(python())
@@ -166,7 +166,7 @@ impl SmtpSink {
     }
 
     /// The messages received so far, raw.
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         let dir = self.maildir.join("new");
         let Ok(rd) = std::fs::read_dir(&dir) else { return Vec::new() };
         rd.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect()
@@ -205,7 +205,7 @@ fn decode_words(s: &str) -> String {
 }
 
 /// Subject (decoded) and body (decoded) of a raw message.
-fn parse_mail(raw: &str) -> (String, String, String) {
+pub(crate) fn parse_mail(raw: &str) -> (String, String, String) {
     let raw = raw.replace("\r\n", "\n");
     let (head, body) = raw.split_once("\n\n").expect("headers and body");
     // Unfold continuation lines.
