@@ -43,8 +43,10 @@ RUN --mount=type=cache,target=/root/.npm \
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 # fonts-noto-cjk: the fallback for characters outside the shipped GB 2312 font (生僻字 in names).
+# postgresql-client (15): pg_dump/pg_restore for `tongban backup` and `tongban restore`; it matches
+# the PostgreSQL 15 of docker-compose.yml (pg_dump refuses newer servers).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends ca-certificates fonts-noto-cjk postgresql-client \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tongban \
     && useradd --system --uid 10001 --gid tongban --home-dir /var/lib/tongban \
