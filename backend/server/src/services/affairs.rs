@@ -807,7 +807,21 @@ pub(crate) async fn can_view<C: ConnectionTrait>(
             )
             .count(db)
             .await?;
-        if mine > 0 {
+        let claimable = || {
+            task_candidate::Entity::find()
+                .filter(
+                    task_candidate::Column::TaskId.in_subquery(
+                        task::Entity::find()
+                            .select_only()
+                            .column(task::Column::Id)
+                            .filter(task::Column::AffairId.eq(a.id))
+                            .into_query(),
+                    ),
+                )
+                .filter(task_candidate::Column::UserId.eq(p.user_id))
+                .count(db)
+        };
+        if mine > 0 || claimable().await? > 0 {
             return Ok(true);
         }
     }
@@ -818,21 +832,9 @@ pub(crate) async fn can_view<C: ConnectionTrait>(
             .filter(notification::Column::Kind.eq("cc"))
             .count(db)
             .await?;
-        if copied > 0 {
-            return Ok(true);
-        }
+        return Ok(copied > 0);
     }
-    if !rule.allows(Relation::Handler) {
-        return Ok(false);
-    }
-    let ids: Vec<Uuid> =
-        task::Entity::find().filter(task::Column::AffairId.eq(a.id)).all(db).await?.into_iter().map(|t| t.id).collect();
-    Ok(task_candidate::Entity::find()
-        .filter(task_candidate::Column::TaskId.is_in(ids))
-        .filter(task_candidate::Column::UserId.eq(p.user_id))
-        .count(db)
-        .await?
-        > 0)
+    Ok(false)
 }
 
 /// Whether the user has, had or could claim a task of the affair.

@@ -198,10 +198,9 @@ async fn the_matrix_holds_for_every_row_account_and_object(app: &TestApp) {
         handlers: open_handlers.clone(),
         departments: affair_depts.clone(),
     };
-    let attachment = Object {
-        id: file_id.clone(),
-        ..Object { handlers: open_handlers, departments: affair_depts, owner: affair.owner.clone(), id: String::new() }
-    };
+    // A material stands to people as its affair does.
+    let attachment =
+        Object { id: file_id, owner: affair.owner.clone(), handlers: open_handlers, departments: affair_depts };
     let certificate = Object {
         id: s(&cert["id"]),
         owner: affair.owner.clone(),
