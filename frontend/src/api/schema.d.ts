@@ -1382,6 +1382,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ops/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The integrity check of `tongban check`: every affair is finished or has work pending, each
+         *     pending task has someone to do it, the `tasks` mirror agrees with the instance, the history is
+         *     complete, certificates and files point at rows that exist, optionally every stored object is
+         *     there, and the audit chain verifies (`settings.manage`). Read only; the check is audited.
+         */
+        get: operations["check"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/people": {
         parameters: {
             query?: never;
@@ -4668,6 +4690,79 @@ export interface components {
              * @description Affairs started from it in the last 30 days.
              */
             uses: number;
+        };
+        /** @description One broken invariant. */
+        IntegrityProblem: {
+            /**
+             * @description What is broken: `state_unreadable`, `status_mismatch`, `finished_at_mismatch`,
+             *     `finished_with_pending_task`, `stuck` (running with neither a pending task nor a pending
+             *     service call), `task_without_assignee`, `task_row_missing`, `task_row_mismatch`,
+             *     `task_row_orphan`, `task_candidates_mismatch`, `history_order`, `history_missing_start`,
+             *     `history_missing_task_end`, `history_missing_end`, `certificate_affair_missing`,
+             *     `certificate_type_missing`, `certificate_holder_missing`, `certificate_link_missing`,
+             *     `file_affair_missing`, `object_missing`, `object_size_mismatch`, `audit_chain`.
+             */
+            kind: string;
+            /**
+             * Format: uuid
+             * @description The affair concerned.
+             */
+            affair_id?: string | null;
+            /** @description Its number. */
+            affair_number?: string | null;
+            /**
+             * Format: int32
+             * @description The engine task (sequence number within the affair).
+             */
+            task?: number | null;
+            /**
+             * Format: uuid
+             * @description The certificate, file or archive row concerned.
+             */
+            row_id?: string | null;
+            /** @description The object-store key concerned. */
+            storage_key?: string | null;
+            /** @description What exactly (English, for operators). */
+            detail: string;
+        };
+        /** @description What `tongban check` found. */
+        IntegrityReport: {
+            /** @description Nothing broken. */
+            ok: boolean;
+            /**
+             * Format: int64
+             * @description Affairs checked.
+             */
+            affairs: number;
+            /**
+             * Format: int64
+             * @description Task rows checked.
+             */
+            tasks: number;
+            /**
+             * Format: int64
+             * @description Certificates checked.
+             */
+            certificates: number;
+            /**
+             * Format: int64
+             * @description File rows checked.
+             */
+            files: number;
+            /**
+             * Format: int64
+             * @description Objects looked up in the store (only with `files`).
+             */
+            objects?: number | null;
+            /**
+             * Format: int64
+             * @description Problems found, counted.
+             */
+            problem_count: number;
+            /** @description The problems (the first 1,000). */
+            problems: components["schemas"]["IntegrityProblem"][];
+            /** @description The audit chain's verification. */
+            audit: components["schemas"]["ChainReport"];
         };
         /** @description `POST /certificates`: issue by hand. */
         IssueCertificate: {
@@ -14784,6 +14879,65 @@ export interface operations {
             };
             /** @description Not a form */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Temporarily unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    check: {
+        parameters: {
+            query?: {
+                /** @description Also look up every object the database names in the object store (slower). */
+                files?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the check found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrityReport"];
+                };
+            };
+            /** @description Bad query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
