@@ -77,8 +77,10 @@ pub enum Op {
     CertificateRevoke,
     /// Read a user record.
     UserRead,
-    /// Change a user record.
+    /// Change a user record (and end their sessions).
     UserUpdate,
+    /// List a user's sign-in sessions.
+    UserSessionsRead,
     /// Edit a guide's draft.
     GuideUpdate,
     /// Edit a process draft.
@@ -159,6 +161,13 @@ pub const RULES: &[Rule] = &[
         relations: &[R::Scope],
         permissions: &[P::UserManage],
         denial: Denial::Forbidden,
+    },
+    Rule {
+        op: Op::UserSessionsRead,
+        endpoint: ("GET", "/api/v1/users/{id}/sessions"),
+        relations: &[R::Own, R::Scope],
+        permissions: &[P::UserManage],
+        denial: Denial::NotFound,
     },
     Rule {
         op: Op::GuideUpdate,

@@ -67,6 +67,101 @@ pub struct Settings {
     pub backup: BackupSettings,
     /// Alerts to the operators (off unless a recipient or a webhook is set).
     pub alerts: AlertSettings,
+    /// Campus single sign-on (OpenID Connect, CAS), the local password login and administrators'
+    /// second factor.
+    pub sso: SsoSettings,
+}
+
+/// Campus sign-in: `TONGBAN_SSO__OIDC__ISSUER=https://id.example.edu.cn`,
+/// `TONGBAN_SSO__CAS__BASE_URL=https://cas.example.edu.cn/cas`, `TONGBAN_SSO__PASSWORD_LOGIN=admins`,
+/// `TONGBAN_SSO__ADMIN_TOTP=required`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SsoSettings {
+    /// The campus OpenID provider (authorization code with PKCE S256); off unless set.
+    pub oidc: Option<OidcSettings>,
+    /// The campus CAS server (CAS 3.0, `/p3/serviceValidate`); off unless set.
+    pub cas: Option<CasSettings>,
+    /// Who may sign in with a local password: `everyone` (default) or `admins` (administrators
+    /// only, everyone else through campus sign-in).
+    pub password_login: PasswordLogin,
+    /// Administrators' second factor: `optional` (default) or `required` (administrators'
+    /// permissions need a sign-in with a TOTP code; MLPS 2.0 level 3).
+    pub admin_totp: AdminTotp,
+}
+
+/// Who may use the local password login.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordLogin {
+    /// Every account with a password.
+    #[default]
+    Everyone,
+    /// Administrators only.
+    Admins,
+}
+
+/// Whether administrators need a TOTP second factor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminTotp {
+    /// Used when the administrator has enrolled.
+    #[default]
+    Optional,
+    /// Administrators' permissions only in sessions signed in with a TOTP code.
+    Required,
+}
+
+/// The campus OpenID provider.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OidcSettings {
+    /// Issuer URL; its `/.well-known/openid-configuration` is read at each sign-in.
+    pub issuer: String,
+    /// Client id registered at the provider.
+    pub client_id: String,
+    /// Client secret (sent with HTTP Basic to the token endpoint).
+    pub client_secret: SecretString,
+    /// Name on the sign-in button.
+    #[serde(default = "default_oidc_name")]
+    pub name: String,
+    /// Scopes asked for.
+    #[serde(default = "default_oidc_scopes")]
+    pub scopes: Vec<String>,
+    /// The ID-token claim holding the 学号 or 工号 the account is linked by.
+    #[serde(default = "default_link_claim")]
+    pub link_claim: String,
+    /// Redirect URI registered at the provider (default `<public_url>/api/v1/auth/sso/oidc/callback`).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+}
+
+/// The campus CAS server.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CasSettings {
+    /// Base URL (`<base_url>/login`, `<base_url>/p3/serviceValidate`).
+    pub base_url: String,
+    /// Name on the sign-in button.
+    #[serde(default = "default_cas_name")]
+    pub name: String,
+    /// The attribute holding the 学号 or 工号 (default: the CAS user name itself).
+    #[serde(default)]
+    pub link_attribute: Option<String>,
+}
+
+fn default_oidc_name() -> String {
+    "统一身份认证".into()
+}
+
+fn default_cas_name() -> String {
+    "统一身份认证（CAS）".into()
+}
+
+fn default_oidc_scopes() -> Vec<String> {
+    vec!["openid".into(), "profile".into()]
+}
+
+fn default_link_claim() -> String {
+    "preferred_username".into()
 }
 
 /// Backups: `TONGBAN_BACKUP__PG_BIN_DIR=/usr/lib/postgresql/15/bin`.
@@ -380,6 +475,7 @@ impl Default for Settings {
             rate_limit: RateLimitSettings::default(),
             backup: BackupSettings::default(),
             alerts: AlertSettings::default(),
+            sso: SsoSettings::default(),
         }
     }
 }

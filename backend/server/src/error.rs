@@ -22,6 +22,10 @@ pub enum ErrorCode {
     RefreshTokenInvalid,
     RefreshTokenReused,
     TooManyLoginAttempts,
+    MfaRequired,
+    MfaInvalid,
+    PasswordLoginDisabled,
+    SsoCodeInvalid,
     TooManyRequests,
     Forbidden,
     NotFound,
@@ -54,6 +58,10 @@ impl ErrorCode {
         ErrorCode::RefreshTokenInvalid,
         ErrorCode::RefreshTokenReused,
         ErrorCode::TooManyLoginAttempts,
+        ErrorCode::MfaRequired,
+        ErrorCode::MfaInvalid,
+        ErrorCode::PasswordLoginDisabled,
+        ErrorCode::SsoCodeInvalid,
         ErrorCode::TooManyRequests,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
@@ -86,6 +94,10 @@ impl ErrorCode {
             ErrorCode::RefreshTokenInvalid => "refresh_token_invalid",
             ErrorCode::RefreshTokenReused => "refresh_token_reused",
             ErrorCode::TooManyLoginAttempts => "too_many_login_attempts",
+            ErrorCode::MfaRequired => "mfa_required",
+            ErrorCode::MfaInvalid => "mfa_invalid",
+            ErrorCode::PasswordLoginDisabled => "password_login_disabled",
+            ErrorCode::SsoCodeInvalid => "sso_code_invalid",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
@@ -113,8 +125,11 @@ impl ErrorCode {
             | ErrorCode::TokenExpired
             | ErrorCode::InvalidCredentials
             | ErrorCode::RefreshTokenInvalid
-            | ErrorCode::RefreshTokenReused => 401,
-            ErrorCode::AccountDisabled | ErrorCode::Forbidden => 403,
+            | ErrorCode::RefreshTokenReused
+            | ErrorCode::MfaRequired
+            | ErrorCode::MfaInvalid
+            | ErrorCode::SsoCodeInvalid => 401,
+            ErrorCode::AccountDisabled | ErrorCode::Forbidden | ErrorCode::PasswordLoginDisabled => 403,
             ErrorCode::NotFound | ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::VersionConflict
@@ -151,6 +166,14 @@ impl ErrorCode {
             ),
             ErrorCode::TooManyLoginAttempts => {
                 ("登录失败次数过多，请稍后再试", "Too many failed sign-ins; try again later")
+            }
+            ErrorCode::MfaRequired => ("请输入两步验证码", "A two-factor (TOTP) code is required"),
+            ErrorCode::MfaInvalid => ("两步验证码错误或已使用", "The two-factor code is wrong or was already used"),
+            ErrorCode::PasswordLoginDisabled => {
+                ("本账号请通过校园统一身份认证登录", "This account signs in through campus single sign-on")
+            }
+            ErrorCode::SsoCodeInvalid => {
+                ("登录凭证无效或已使用，请重新登录", "The sign-in code is invalid or was already used")
             }
             ErrorCode::TooManyRequests => ("请求过于频繁，请稍后再试", "Too many requests; try again later"),
             ErrorCode::Forbidden => ("没有权限执行此操作", "You are not allowed to do this"),

@@ -157,7 +157,22 @@ pub enum DataScope {
     },
 }
 
+/// The administrators' permissions (系统管理员、安全管理员、审计管理员 in MLPS 2.0 terms): who holds one
+/// counts as an administrator for the local password login and the TOTP second factor.
+pub const ADMIN_PERMISSIONS: &[Permission] =
+    &[Permission::SettingsManage, Permission::RoleManage, Permission::UserManage, Permission::AuditRead];
+
 impl Principal {
+    /// Whether the principal holds one of the [`ADMIN_PERMISSIONS`].
+    pub fn is_administrator(&self) -> bool {
+        ADMIN_PERMISSIONS.iter().any(|p| self.has(*p))
+    }
+
+    /// Drop the administrators' permissions (a session without the second factor they require).
+    pub fn without_admin_permissions(&mut self) {
+        self.grants.retain(|g| !ADMIN_PERMISSIONS.contains(&g.permission));
+    }
+
     /// Whether the principal holds `p` with any scope.
     pub fn has(&self, p: Permission) -> bool {
         self.grants.iter().any(|g| g.permission == p)

@@ -34,6 +34,23 @@ pub struct Claims {
     /// For an API client's token: the permissions it may use (a subset of its account's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scp: Option<Vec<String>>,
+    /// The session (sign-in) the token belongs to; revoking the session ends the token at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+    /// How the session was authenticated (RFC 8176 style: `pwd`, `otp`, `oidc`, `cas`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+/// What an access token is issued for.
+#[derive(Debug, Clone, Default)]
+pub struct Grant {
+    /// The session, for sign-ins.
+    pub sid: Option<Uuid>,
+    /// Authentication methods of the session.
+    pub amr: Vec<String>,
+    /// Permissions of an API client's token.
+    pub scp: Option<Vec<String>>,
 }
 
 /// Keys for signing and checking access tokens.
@@ -41,6 +58,7 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    seal: [u8; 32],
 }
 
 impl JwtKeys {
@@ -51,7 +69,25 @@ impl JwtKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        JwtKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        // A key of its own for sealing secrets at rest (TOTP), derived so that backups of the
+        // key file carry it: HMAC-SHA256(secret, purpose).
+        let seal = {
+            use hmac::{Hmac, Mac};
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+            mac.update(b"tongban/seal/v1");
+            mac.finalize().into_bytes().into()
+        };
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            seal,
+        }
+    }
+
+    /// The key for secrets sealed at rest.
+    pub fn seal_key(&self) -> &[u8; 32] {
+        &self.seal
     }
 
     /// Load the secret from `<data_dir>/jwt.key`, creating it (random, mode 0600) when missing.
@@ -84,18 +120,7 @@ impl JwtKeys {
     }
 
     /// Sign an access token.
-    pub fn issue(&self, user_id: Uuid, epoch: i32, ttl_secs: i64) -> AppResult<String> {
-        self.issue_scoped(user_id, epoch, ttl_secs, None)
-    }
-
-    /// Sign an access token limited to some permissions (API clients).
-    pub fn issue_scoped(
-        &self,
-        user_id: Uuid,
-        epoch: i32,
-        ttl_secs: i64,
-        scp: Option<Vec<String>>,
-    ) -> AppResult<String> {
+    pub fn issue(&self, user_id: Uuid, epoch: i32, ttl_secs: i64, grant: Grant) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
@@ -105,7 +130,9 @@ impl JwtKeys {
             aud: AUDIENCE.into(),
             jti: Uuid::now_v7(),
             ep: epoch,
-            scp,
+            scp: grant.scp,
+            sid: grant.sid,
+            amr: grant.amr,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("jwt encode: {e}")))
@@ -145,10 +172,14 @@ mod tests {
     fn tokens_round_trip_and_reject_other_keys_and_alg_none() {
         let keys = JwtKeys::from_secret(&[7u8; 64]);
         let id = Uuid::now_v7();
-        let t = keys.issue(id, 3, 60).expect("issue");
+        let sid = Uuid::now_v7();
+        let grant = Grant { sid: Some(sid), amr: vec!["pwd".into()], scp: None };
+        let t = keys.issue(id, 3, 60, grant.clone()).expect("issue");
         let c = keys.verify(&t).expect("verify");
         assert_eq!(c.sub, id);
         assert_eq!(c.ep, 3);
+        assert_eq!(c.sid, Some(sid));
+        assert_eq!(c.amr, ["pwd"]);
 
         let other = JwtKeys::from_secret(&[8u8; 64]);
         assert_eq!(other.verify(&t).err().map(|e| e.error_code()), Some(ErrorCode::TokenInvalid));
@@ -160,7 +191,7 @@ mod tests {
         let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), payload);
         assert_eq!(keys.verify(&none).err().map(|e| e.error_code()), Some(ErrorCode::TokenInvalid));
 
-        let expired = keys.issue(id, 3, -3600).expect("issue");
+        let expired = keys.issue(id, 3, -3600, grant).expect("issue");
         assert_eq!(keys.verify(&expired).err().map(|e| e.error_code()), Some(ErrorCode::TokenExpired));
     }
 

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::audit::AuditCtx;
-use crate::auth::principal;
+use crate::auth::{principal, sessions};
+use crate::config::AdminTotp;
 use crate::error::{AppError, ErrorCode, FieldError, Msg};
 use crate::policy::Principal;
 use crate::state::AppState;
@@ -63,6 +64,10 @@ pub struct Auth {
     pub principal: Principal,
     /// Audit context with the caller as actor.
     pub ctx: AuditCtx,
+    /// The sign-in session of the token (none for API clients' tokens).
+    pub session: Option<uuid::Uuid>,
+    /// How the session was authenticated (`pwd`, `otp`, `oidc`, `cas`).
+    pub amr: Vec<String>,
 }
 
 impl FromRequest for Auth {
@@ -85,10 +90,18 @@ impl FromRequest for Auth {
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| AppError::code(ErrorCode::Unauthenticated))?;
             let claims = st.keys.verify(token)?;
+            // A revoked session ends its access tokens at once, not when they expire.
+            if let Some(sid) = claims.sid {
+                sessions::check(st.db.conn(), sid, claims.sub).await?;
+            }
             let mut principal = principal::load(st.db.conn(), claims.sub, claims.ep).await?;
             // An API client's token carries only the permissions it asked for.
             if let Some(scp) = &claims.scp {
                 principal.grants.retain(|g| scp.iter().any(|s| s == g.permission.as_str()));
+            } else if st.settings.sso.admin_totp == AdminTotp::Required && !claims.amr.iter().any(|m| m == "otp") {
+                // Administrators' permissions need a sign-in with the second factor (MLPS 2.0
+                // level 3); without it the session keeps the rest and may enrol.
+                principal.without_admin_permissions();
             }
             let ctx = AuditCtx {
                 actor_id: Some(principal.user_id),
@@ -96,7 +109,7 @@ impl FromRequest for Auth {
                 ip: client_ip(&req),
                 request_id: request_id(&req),
             };
-            Ok(Auth { principal, ctx })
+            Ok(Auth { principal, ctx, session: claims.sid, amr: claims.amr })
         })
     }
 }

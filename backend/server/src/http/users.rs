@@ -1,11 +1,13 @@
 //! `/users`: accounts, passwords and role assignments (administrators).
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::extract::{Auth, ValidJson, ValidQuery};
 use super::problem::Problem;
+use crate::auth::sessions;
+use crate::dto::auth::SessionView;
 use crate::dto::common::{Page, PageQuery};
 use crate::dto::org::{
     CreateUser, PeopleQuery, PersonCard, ResetPassword, SetUserRoles, UpdateUser, UserQuery, UserRolesView, UserView,
@@ -22,7 +24,10 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(update_user)
         .service(reset_user_password)
         .service(get_user_roles)
-        .service(set_user_roles);
+        .service(set_user_roles)
+        .service(user_sessions)
+        .service(end_user_session)
+        .service(reset_user_totp);
 }
 
 /// The campus directory for pickers, for anyone signed in: active staff whose name contains `q`
@@ -201,4 +206,67 @@ async fn set_user_roles(
     body: ValidJson<SetUserRoles>,
 ) -> Result<web::Json<UserRolesView>, AppError> {
     Ok(web::Json(users::set_roles(&st, &auth.principal, &auth.ctx, *id, body.0).await?))
+}
+
+/// A user's open sign-in sessions: for the user, and for user administrators whose scope reaches
+/// the account.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Open sessions", body = Vec<SessionView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user within your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}/sessions")]
+async fn user_sessions(
+    st: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Vec<SessionView>>, AppError> {
+    Ok(web::Json(sessions::of_user(&st, &auth.principal, *id, auth.session).await?))
+}
+
+/// End one session of a user (`user.manage` over the account); its tokens stop working at once.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id"), ("session_id" = Uuid, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user or open session within your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/users/{id}/sessions/{session_id}")]
+async fn end_user_session(
+    st: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, sid) = path.into_inner();
+    sessions::revoke(&st, &auth.principal, &auth.ctx, id, sid).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Remove a user's second factor (a lost phone; `user.manage` over the account). Their sessions end;
+/// they sign in with the password and enrol again.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user within your scope, or no second factor", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/users/{id}/totp")]
+async fn reset_user_totp(st: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> Result<HttpResponse, AppError> {
+    crate::auth::service::totp_reset(&st, &auth.principal, &auth.ctx, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

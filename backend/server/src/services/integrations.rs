@@ -319,7 +319,12 @@ pub async fn token(
         ));
     }
     let ttl = st.settings.access_token_ttl_secs;
-    let token = st.keys.issue_scoped(account.id, account.auth_epoch, ttl, Some(asked.clone()))?;
+    let token = st.keys.issue(
+        account.id,
+        account.auth_epoch,
+        ttl,
+        crate::auth::tokens::Grant { scp: Some(asked.clone()), ..Default::default() },
+    )?;
     let txn = st.db.write().await?;
     api_client::Entity::update_many()
         .col_expr(api_client::Column::LastUsedAt, Expr::value(now()))

@@ -232,7 +232,7 @@ async fn the_matrix_holds_for_every_row_account_and_object(app: &TestApp) {
             Op::AffairRead | Op::AffairWithdraw => &affair,
             Op::AttachmentDownload => &attachment,
             Op::CertificateRead | Op::CertificateRevoke => &certificate,
-            Op::UserRead | Op::UserUpdate => &user,
+            Op::UserRead | Op::UserUpdate | Op::UserSessionsRead => &user,
             Op::GuideUpdate => &guide,
             Op::ProcessUpdate => &process_obj,
             Op::DepartmentUpdate => &department,

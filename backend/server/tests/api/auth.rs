@@ -140,7 +140,7 @@ async fn bad_tokens_get_401(app: &TestApp) {
     // Expired, signed with the server's own key.
     let me = app.get("/api/v1/me", Some(&t.access)).await.expect(200);
     let id: uuid::Uuid = me.body["user"]["id"].as_str().expect("id").parse().expect("uuid");
-    let expired = app.state.keys.issue(id, 0, -3600).expect("issue");
+    let expired = app.state.keys.issue(id, 0, -3600, Default::default()).expect("issue");
     assert_eq!(app.get("/api/v1/me", Some(&expired)).await.expect(401).code(), "token_expired");
     // English on request.
     let r = app.get_lang("/api/v1/me", None, "en-US,en;q=0.9").await.expect(401);

@@ -56,7 +56,7 @@ impl TestApp {
             .into_iter()
             .find(|u| u.username == "student1")
             .expect("student1");
-        self.state.keys.issue(u.id, u.auth_epoch, 600).expect("token")
+        self.state.keys.issue(u.id, u.auth_epoch, 600, Default::default()).expect("token")
     }
 }
 

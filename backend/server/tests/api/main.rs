@@ -27,6 +27,7 @@ mod processes;
 mod requirements;
 mod scale_out;
 mod search;
+mod sessions;
 mod signing;
 mod storage;
 mod supervision;
