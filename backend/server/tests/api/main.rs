@@ -28,6 +28,7 @@ mod requirements;
 mod scale_out;
 mod search;
 mod signing;
+mod sso_peers;
 mod storage;
 mod supervision;
 mod timers;
