@@ -14,7 +14,8 @@ LISTEN ?= 127.0.0.1:8080
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export TEST_DATABASE_URL
 # The interpreter of the private venv (under the cargo target dir) that holds the test peers
-# (aiosmtpd, moto's S3 server); scripts/test-peers.sh installs them.
+# (aiosmtpd, moto's S3 server, django-cas-server); scripts/test-peers.sh installs them, and the
+# OIDC peer's node packages under tests/peers/oidc.
 TONGBAN_TEST_PYTHON ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/py-venv/bin/python
 export TONGBAN_TEST_PYTHON
 

@@ -29,6 +29,7 @@ mod scale_out;
 mod search;
 mod sessions;
 mod signing;
+mod sso_peers;
 mod storage;
 mod supervision;
 mod timers;
