@@ -29,6 +29,7 @@ mod scale_out;
 mod search;
 mod sessions;
 mod signing;
+mod sso;
 mod sso_peers;
 mod storage;
 mod supervision;

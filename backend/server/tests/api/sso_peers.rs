@@ -122,7 +122,7 @@ impl OidcProvider {
             .env("REDIRECT_URI", redirect_uri)
             .env("ACCOUNTS", accounts.to_string());
         let mut peer = Peer::spawn("oidc", command, None);
-        peer.wait_for(&format!("{issuer}/.well-known/openid-configuration"), 200, Duration::from_secs(30)).await;
+        peer.wait_for(&format!("{issuer}/.well-known/openid-configuration"), 200, Duration::from_secs(90)).await;
         OidcProvider { issuer, _peer: peer }
     }
 }
