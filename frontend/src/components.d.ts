@@ -96,6 +96,7 @@ declare module 'vue' {
     SearchBox: typeof import('./components/guide/SearchBox.vue')['default']
     SecretOnce: typeof import('./components/admin/SecretOnce.vue')['default']
     SectionNav: typeof import('./components/admin/SectionNav.vue')['default']
+    SecurityPanel: typeof import('./components/me/SecurityPanel.vue')['default']
     StatsTable: typeof import('./components/dashboard/StatsTable.vue')['default']
     StatusTag: typeof import('./components/common/StatusTag.vue')['default']
     TableDisplay: typeof import('./components/form/TableDisplay.vue')['default']

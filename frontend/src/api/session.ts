@@ -73,9 +73,21 @@ export function accessExpiresSoon(s: Session | null = read()): boolean {
   return s !== null && Date.now() > s.expiresAt - EARLY_MS
 }
 
-export async function login(username: string, password: string, language: string): Promise<void> {
+export async function login(username: string, password: string, language: string, totpCode?: string): Promise<void> {
+  const body = totpCode ? { username, password, totp_code: totpCode } : { username, password }
   const { data, error, response } = await authClient
-    .POST('/api/v1/auth/login', { body: { username, password }, headers: { 'Accept-Language': language } })
+    .POST('/api/v1/auth/login', { body, headers: { 'Accept-Language': language } })
+    .catch((e: unknown) => {
+      throw ApiError.network(e)
+    })
+  if (!data) throw ApiError.fromResponse(response, error)
+  write(fromTokens(data), 'login')
+}
+
+/** After a campus sign-in: exchange the single-use code the callback handed over for tokens. */
+export async function exchangeSsoCode(code: string, language: string): Promise<void> {
+  const { data, error, response } = await authClient
+    .POST('/api/v1/auth/sso/exchange', { body: { code }, headers: { 'Accept-Language': language } })
     .catch((e: unknown) => {
       throw ApiError.network(e)
     })

@@ -43,8 +43,14 @@ export const useAuthStore = defineStore('auth', () => {
     return loading
   }
 
-  async function login(username: string, password: string) {
-    await session.login(username, password, apiLanguage())
+  async function login(username: string, password: string, totpCode?: string) {
+    await session.login(username, password, apiLanguage(), totpCode)
+    me.value = null
+    await ensureMe()
+  }
+
+  async function loginWithSsoCode(code: string) {
+    await session.exchangeSsoCode(code, apiLanguage())
     me.value = null
     await ensureMe()
   }
@@ -63,5 +69,5 @@ export const useAuthStore = defineStore('auth', () => {
     }
   })
 
-  return { me, signedIn, permissions, roles, can, ensureMe, login, logout }
+  return { me, signedIn, permissions, roles, can, ensureMe, login, loginWithSsoCode, logout }
 })

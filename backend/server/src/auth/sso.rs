@@ -469,10 +469,8 @@ pub fn parse_service_response(xml: &[u8]) -> Result<ServiceValidation, NotAServi
                 }
                 path.push((name, String::new()));
             }
-            Event::Empty(e) => {
-                if e.local_name().as_ref() == "authenticationFailure" {
-                    out.failure = Some("UNKNOWN".into());
-                }
+            Event::Empty(e) if e.local_name().as_ref() == "authenticationFailure" => {
+                out.failure = Some("UNKNOWN".into());
             }
             Event::Text(t) => {
                 if let Some((_, buf)) = path.last_mut() {

@@ -7,5 +7,11 @@ const routes: RouteRecordRaw[] = [
     component: () => import('@/views/auth/LoginPage.vue'),
     meta: { title: 'auth.login', public: true, layout: 'blank' },
   },
+  {
+    path: '/login/sso',
+    name: 'login-sso',
+    component: () => import('@/views/auth/SsoCallbackPage.vue'),
+    meta: { title: 'auth.login', public: true, layout: 'blank' },
+  },
 ]
 export default routes
