@@ -59,17 +59,14 @@ pub async fn login(
     {
         match totp_code.map(str::trim).filter(|c| !c.is_empty()) {
             None => return Err(AppError::code(ErrorCode::MfaRequired)),
-            Some(code) => {
-                let secret = totp::open(st.keys.seal_key(), &enrolled.secret_enc)?;
-                let unix = u64::try_from(t.timestamp()).unwrap_or(0);
-                match totp::matching_step(&secret, code, unix)? {
-                    Some(step) if i64::try_from(step).is_ok_and(|s| s > enrolled.last_step) => otp_step = Some(step),
-                    _ => {
-                        ok = false;
-                        mfa_failed = true;
-                    }
+            Some(code) => match check_code(st, &enrolled, code) {
+                Ok(step) => otp_step = Some(step),
+                Err(e) if e.error_code() == ErrorCode::MfaInvalid => {
+                    ok = false;
+                    mfa_failed = true;
                 }
-            }
+                Err(e) => return Err(e),
+            },
         }
     }
 
@@ -115,9 +112,9 @@ pub async fn login(
     if let Some(step) = otp_step {
         // Claim the step: a code is good once, even when two sign-ins race with it.
         let claimed = user_totp::Entity::update_many()
-            .col_expr(user_totp::Column::LastStep, Expr::value(i64::try_from(step).unwrap_or(i64::MAX)))
+            .col_expr(user_totp::Column::LastStep, Expr::value(step))
             .filter(user_totp::Column::UserId.eq(u.id))
-            .filter(user_totp::Column::LastStep.lt(i64::try_from(step).unwrap_or(i64::MAX)))
+            .filter(user_totp::Column::LastStep.lt(step))
             .exec(&*txn)
             .await?;
         if claimed.rows_affected != 1 {
@@ -133,7 +130,7 @@ pub async fn login(
 }
 
 /// The user's enrolled (enabled) TOTP factor.
-pub async fn enrolled_totp(st: &AppState, user_id: Uuid) -> AppResult<Option<user_totp::Model>> {
+async fn enrolled_totp(st: &AppState, user_id: Uuid) -> AppResult<Option<user_totp::Model>> {
     Ok(user_totp::Entity::find_by_id(user_id)
         .filter(user_totp::Column::EnabledAt.is_not_null())
         .one(st.db.conn())

@@ -52,13 +52,14 @@ pub async fn mine(st: &AppState, p: &Principal, current: Option<Uuid>) -> AppRes
     open_sessions(st, p.user_id, current).await
 }
 
-async fn target_user(st: &AppState, p: &Principal, user_id: Uuid, op: Op) -> AppResult<user::Model> {
+/// The account `user_id` if the row of `op` lets the caller at it; 403 for those who may see the
+/// account but not do this, 404 for the rest.
+pub(crate) async fn target_user(st: &AppState, p: &Principal, user_id: Uuid, op: Op) -> AppResult<user::Model> {
     let u = user::Entity::find_by_id(user_id).one(st.db.conn()).await?.ok_or_else(AppError::not_found)?;
     let facts = Facts { owner_id: Some(u.id), departments: &[u.department_id] };
     if p.may(op, &facts) {
         return Ok(u);
     }
-    // Those who may see the account learn they may not do this; the rest learn nothing.
     if p.may(Op::UserRead, &facts) && crate::access::rule(op).denial == crate::access::Denial::Forbidden {
         Err(AppError::forbidden())
     } else {
@@ -67,13 +68,20 @@ async fn target_user(st: &AppState, p: &Principal, user_id: Uuid, op: Op) -> App
 }
 
 /// A user's open sessions, for the user and for user administrators whose scope reaches them.
+/// Someone else's sessions (addresses, devices) are personal data: the read is audited.
 pub async fn of_user(
     st: &AppState,
     p: &Principal,
+    ctx: &AuditCtx,
     user_id: Uuid,
     current: Option<Uuid>,
 ) -> AppResult<Vec<SessionView>> {
     let u = target_user(st, p, user_id, Op::UserSessionsRead).await?;
+    if u.id != p.user_id {
+        let txn = st.db.write().await?;
+        audit::record(&*txn, ctx, Entry::new("user.sessions_read", "user", u.id)).await?;
+        txn.commit().await?;
+    }
     open_sessions(st, u.id, current).await
 }
 

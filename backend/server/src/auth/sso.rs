@@ -129,6 +129,14 @@ fn public(st: &AppState, path: &str) -> String {
     format!("{}{path}", st.settings.public_url.trim_end_matches('/'))
 }
 
+fn misconfigured() -> AppError {
+    AppError::detail(
+        ErrorCode::ServiceUnavailable,
+        "统一身份认证服务配置有误",
+        "The campus sign-in service is misconfigured",
+    )
+}
+
 fn oidc_settings(st: &AppState) -> AppResult<&OidcSettings> {
     st.settings.sso.oidc.as_ref().ok_or_else(AppError::not_found)
 }
@@ -191,13 +199,7 @@ pub async fn begin(st: &AppState, provider: &str, return_to: Option<&str>) -> Ap
                 )
             })?;
             let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-            let mut u = url::Url::parse(&d.authorization_endpoint).map_err(|_| {
-                AppError::detail(
-                    ErrorCode::ServiceUnavailable,
-                    "统一身份认证服务配置有误",
-                    "The campus sign-in service is misconfigured",
-                )
-            })?;
+            let mut u = url::Url::parse(&d.authorization_endpoint).map_err(|_| misconfigured())?;
             u.query_pairs_mut()
                 .append_pair("response_type", "code")
                 .append_pair("client_id", &o.client_id)
@@ -211,13 +213,8 @@ pub async fn begin(st: &AppState, provider: &str, return_to: Option<&str>) -> Ap
         }
         "cas" => {
             let c = cas_settings(st)?;
-            let mut u = url::Url::parse(&format!("{}/login", c.base_url.trim_end_matches('/'))).map_err(|_| {
-                AppError::detail(
-                    ErrorCode::ServiceUnavailable,
-                    "统一身份认证服务配置有误",
-                    "The campus sign-in service is misconfigured",
-                )
-            })?;
+            let mut u =
+                url::Url::parse(&format!("{}/login", c.base_url.trim_end_matches('/'))).map_err(|_| misconfigured())?;
             u.query_pairs_mut().append_pair("service", &cas_service(st, &state));
             u.to_string()
         }

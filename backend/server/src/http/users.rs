@@ -226,7 +226,7 @@ async fn user_sessions(
     auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Vec<SessionView>>, AppError> {
-    Ok(web::Json(sessions::of_user(&st, &auth.principal, *id, auth.session).await?))
+    Ok(web::Json(sessions::of_user(&st, &auth.principal, &auth.ctx, *id, auth.session).await?))
 }
 
 /// End one session of a user (`user.manage` over the account); its tokens stop working at once.

@@ -69,6 +69,16 @@ async fn sessions_are_listed_and_revoked_at_once(app: &TestApp) {
     let ids: Vec<_> = seen.body.as_array().expect("list").iter().map(|s| s["id"].clone()).collect();
     assert_eq!(ids, [json!(phone_id)]);
     assert_eq!(seen.body[0]["current"], false, "not the administrator's own session");
+    // Reading someone's devices and addresses is audited; reading one's own is not.
+    let auditor = app.login("auditor").await;
+    let trail = app
+        .get(&format!("/api/v1/audit-logs?object_type=user&object_id={student1_id}"), Some(&auditor.access))
+        .await
+        .expect(200)
+        .body;
+    let reads =
+        trail["items"].as_array().expect("items").iter().filter(|e| e["action"] == "user.sessions_read").count();
+    assert_eq!(reads, 1, "{trail}");
     app.delete(&format!("/api/v1/users/{student1_id}/sessions/{phone_id}"), Some(&admin.access)).await.expect(204);
     app.get("/api/v1/me", Some(&phone.access)).await.expect(401);
 
