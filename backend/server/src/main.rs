@@ -30,8 +30,21 @@ enum Command {
     /// Fill the database.
     Seed {
         /// The demo college and demo accounts (only into an empty database).
-        #[arg(long, required = true)]
+        #[arg(long, required_unless_present = "scale", conflicts_with = "scale")]
         demo: bool,
+        /// A large college for measurements on top of the demo college (only into an empty
+        /// database): at 1, 30,000 users, 300 guides, 200 process versions, 1,000,000 affairs.
+        #[arg(long)]
+        scale: Option<f64>,
+        /// Seed of the generator: the same seed and --as-of give the same college.
+        #[arg(long, default_value_t = 1, requires = "scale")]
+        seed: u64,
+        /// The moment the generated data describes (RFC 3339); now when not given.
+        #[arg(long, requires = "scale")]
+        as_of: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Number of guides instead of 300 × scale.
+        #[arg(long, requires = "scale")]
+        guides: Option<usize>,
     },
     /// Create an IT-office administrator account; the password is read from
     /// TONGBAN_ADMIN_PASSWORD or standard input.
@@ -169,9 +182,15 @@ async fn main() -> anyhow::Result<()> {
             prepare(&settings).await?.close().await?;
             println!("migrations applied");
         }
-        Command::Seed { demo } => {
+        Command::Seed { demo, scale, seed, as_of, guides } => {
             settings.demo = demo;
             let db = prepare(&settings).await?;
+            if let Some(scale) = scale {
+                let as_of = as_of.map_or_else(tongban_server::time::now, |t| t.with_timezone(&chrono::Utc));
+                let opts = tongban_server::services::seed_scale::ScaleOptions { scale, seed, as_of, guides };
+                let report = tongban_server::services::seed_scale::seed(&db, &opts).await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
             db.close().await?;
         }
         Command::CreateAdmin { username, display_name } => {

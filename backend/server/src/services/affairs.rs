@@ -134,7 +134,7 @@ async fn load<C: ConnectionTrait>(db: &C, affair_id: Uuid) -> AppResult<Loaded> 
     Ok(Loaded { affair, process, version, instance, def, form })
 }
 
-fn task_kind(k: &TaskKind) -> &'static str {
+pub(crate) fn task_kind(k: &TaskKind) -> &'static str {
     match k {
         TaskKind::Normal => "normal",
         TaskKind::Delegated { .. } => "delegated",

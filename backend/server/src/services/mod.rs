@@ -31,6 +31,7 @@ pub mod progress;
 pub mod requirements;
 pub mod roles;
 pub mod search;
+pub mod seed_scale;
 pub mod storage;
 pub mod supervision;
 pub mod timers;

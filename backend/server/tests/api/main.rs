@@ -27,6 +27,7 @@ mod processes;
 mod requirements;
 mod scale_out;
 mod search;
+mod seed_scale;
 mod sessions;
 mod signing;
 mod sso;
