@@ -1030,7 +1030,7 @@ fn user_row(
     t: DateTime<Utc>,
 ) -> Vec<Cell> {
     let student = kind == "student";
-    let number = if student { format!("2024{}", &username[1..]) } else { format!("T{}", &username[1..]) };
+    let number = if student { format!("25{:0>8}", &username[1..]) } else { format!("TS{}", &username[1..]) };
     vec![
         Cell::Uuid(id),
         Cell::Text(username.into()),
