@@ -10,9 +10,23 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use crate::config::PasswordPolicy;
 use crate::error::{AppError, AppResult, FieldError, Msg};
 
+/// At most one argon2 computation per core at a time: each holds about 19 MiB, and a burst of
+/// sign-ins would otherwise run dozens at once on the blocking pool (memory that glibc keeps, and
+/// no faster: the cores are the limit). Measured in issue 9's sign-in scenario.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+/// Run an argon2 computation on the blocking pool once a slot is free.
+async fn with_slot<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _slot = hashing_slots().acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+    tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.into()))
+}
+
 /// Hash a password with argon2id (OWASP parameters) on the blocking pool.
 pub async fn hash(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.map_err(|e| AppError::Internal(e.into()))?
+    with_slot(move || hash_blocking(&password)).await?
 }
 
 /// Hash synchronously; for the blocking pool and for seeding.
@@ -26,7 +40,7 @@ pub fn hash_blocking(password: &str) -> AppResult<String> {
 /// Verify a password against a stored hash; a missing hash still costs one verification so that
 /// unknown usernames take as long as known ones.
 pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    with_slot(move || {
         let stored = stored.as_deref().unwrap_or_else(|| dummy_hash());
         match PasswordHash::new(stored) {
             Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
@@ -34,7 +48,6 @@ pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool>
         }
     })
     .await
-    .map_err(|e| AppError::Internal(e.into()))
 }
 
 fn dummy_hash() -> &'static str {
