@@ -50,6 +50,12 @@ async fn a_scale_college_is_consistent_and_reproducible(app: &TestApp) {
     assert_eq!(before, 0, "the test starts on an empty database");
     let report = seed_scale::seed(db, &options()).await.expect("seed --scale");
     let first = digest(db).await;
+    // Misuse changes nothing: a second scale seed into the now full database, or a scale out of
+    // range, is refused (the counts below are still those of the first seed).
+    assert!(seed_scale::seed(db, &options()).await.is_err(), "a second seed into a full database");
+    for scale in [0.0, -1.0, 1000.0, f64::NAN] {
+        assert!(seed_scale::seed(db, &seed_scale::ScaleOptions { scale, ..options() }).await.is_err(), "{scale}");
+    }
 
     // What the report says is what is there.
     assert_eq!(report.affairs, 2_000);
