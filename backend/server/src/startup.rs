@@ -97,6 +97,7 @@ impl Application {
             storage: Arc::new(crate::services::storage::Storage::from_settings(&settings)?),
             search,
             hall: Arc::new(crate::services::hall::HallCache::default()),
+            principals: Arc::new(crate::auth::principal::PrincipalCache::default()),
             limits: Arc::new(crate::http::ratelimit::RateLimits::new(&settings.rate_limit)),
             settings: Arc::new(settings),
         };
@@ -109,6 +110,7 @@ impl Application {
         crate::services::delivery::spawn(state.clone())?;
         crate::services::integrations::spawn(state.clone())?;
         crate::services::alerts::spawn(state.clone())?;
+        crate::services::housekeeping::spawn(state.clone());
         Ok(Application { port, server, state })
     }
 

@@ -9,8 +9,9 @@
 //! app exchanges it for tokens (`POST /auth/sso/exchange`). Tokens never travel in a URL. Failures
 //! send the browser to the web app's sign-in page with a stable `sso_error` code and are audited.
 
-use std::sync::OnceLock;
-use std::time::Duration as StdDuration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration as StdDuration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -174,14 +175,97 @@ async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, SsoErr
     serde_json::from_slice(&body).map_err(|_| SsoError::ProviderUnreachable)
 }
 
-async fn discover(o: &OidcSettings) -> Result<Discovery, SsoError> {
-    let d: Discovery =
-        get_json(&format!("{}/.well-known/openid-configuration", o.issuer.trim_end_matches('/'))).await?;
+/// How long a discovery document or key set is used before it is fetched again.
+const PROVIDER_CACHE_TTL: StdDuration = StdDuration::from_secs(3600);
+/// The least time between two fetches of a key set for a `kid` it lacks (the provider rotated its
+/// keys); a forged token with made-up `kid`s cannot make us hammer the provider.
+const JWKS_REFETCH_AFTER: StdDuration = StdDuration::from_secs(60);
+
+/// Documents fetched from identity providers, by URL, with when they were fetched.
+struct FetchCache<V> {
+    map: Mutex<HashMap<String, (Instant, Arc<V>)>>,
+}
+
+impl<V> FetchCache<V> {
+    fn new() -> Self {
+        FetchCache { map: Mutex::new(HashMap::new()) }
+    }
+
+    /// The copy of `key` and its age at `now`, if there is one.
+    fn get(&self, key: &str, now: Instant) -> Option<(Arc<V>, StdDuration)> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).map(|(at, v)| (v.clone(), now.saturating_duration_since(*at)))
+    }
+
+    fn put(&self, key: &str, v: V, now: Instant) -> Arc<V> {
+        let v = Arc::new(v);
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_owned(), (now, v.clone()));
+        v
+    }
+}
+
+fn discovery_cache() -> &'static FetchCache<Discovery> {
+    static C: OnceLock<FetchCache<Discovery>> = OnceLock::new();
+    C.get_or_init(FetchCache::new)
+}
+
+fn jwks_cache() -> &'static FetchCache<JwkSet> {
+    static C: OnceLock<FetchCache<JwkSet>> = OnceLock::new();
+    C.get_or_init(FetchCache::new)
+}
+
+/// The provider's discovery document, fetched at most once an hour.
+async fn discover(o: &OidcSettings) -> Result<Arc<Discovery>, SsoError> {
+    let url = format!("{}/.well-known/openid-configuration", o.issuer.trim_end_matches('/'));
+    if let Some((d, age)) = discovery_cache().get(&url, Instant::now())
+        && age < PROVIDER_CACHE_TTL
+    {
+        return Ok(d);
+    }
+    let d: Discovery = get_json(&url).await?;
     // OpenID Connect Discovery §4.3: the issuer in the document is the one configured.
     if d.issuer.trim_end_matches('/') != o.issuer.trim_end_matches('/') {
         return Err(SsoError::ProviderUnreachable);
     }
-    Ok(d)
+    Ok(discovery_cache().put(&url, d, Instant::now()))
+}
+
+/// What to do with a cached key set for a token's `kid`.
+#[derive(Debug, PartialEq, Eq)]
+enum KeyLookup {
+    /// Use the cached set.
+    Cached,
+    /// Fetch the set again (none cached, too old, or lacking the key and old enough to refetch).
+    Refetch,
+}
+
+fn key_lookup(cached: Option<(&JwkSet, StdDuration)>, kid: Option<&str>) -> KeyLookup {
+    match cached {
+        None => KeyLookup::Refetch,
+        Some((_, age)) if age >= PROVIDER_CACHE_TTL => KeyLookup::Refetch,
+        Some((set, age)) if pick_key(set, kid).is_none() && age >= JWKS_REFETCH_AFTER => KeyLookup::Refetch,
+        Some(_) => KeyLookup::Cached,
+    }
+}
+
+fn pick_key<'a>(set: &'a JwkSet, kid: Option<&str>) -> Option<&'a jsonwebtoken::jwk::Jwk> {
+    match kid {
+        Some(kid) => set.find(kid),
+        None if set.keys.len() == 1 => set.keys.first(),
+        None => None,
+    }
+}
+
+/// The provider's key set, from the cache unless it is old or lacks the token's key.
+async fn key_set(jwks_uri: &str, kid: Option<&str>) -> Result<Arc<JwkSet>, SsoError> {
+    let cached = jwks_cache().get(jwks_uri, Instant::now());
+    match key_lookup(cached.as_ref().map(|(s, age)| (&**s, *age)), kid) {
+        KeyLookup::Cached => Ok(cached.map(|(s, _)| s).ok_or(SsoError::ProviderUnreachable)?),
+        KeyLookup::Refetch => {
+            let set: JwkSet = get_json(jwks_uri).await?;
+            Ok(jwks_cache().put(jwks_uri, set, Instant::now()))
+        }
+    }
 }
 
 /// Start a campus sign-in: the URL to send the browser to.
@@ -222,9 +306,7 @@ pub async fn begin(st: &AppState, provider: &str, return_to: Option<&str>) -> Ap
     };
     let t = now();
     let txn = st.db.write().await?;
-    // Round trips never finished are kept a day, then dropped.
-    sso_state::Entity::delete_many().filter(sso_state::Column::ExpiresAt.lt(t - Duration::days(1))).exec(&*txn).await?;
-    sso_code::Entity::delete_many().filter(sso_code::Column::ExpiresAt.lt(t - Duration::days(1))).exec(&*txn).await?;
+    // Round trips never finished are dropped by housekeeping once expired.
     sso_state::ActiveModel {
         id: Set(sha256_hex(&state)),
         provider: Set(provider.to_owned()),
@@ -352,13 +434,8 @@ async fn oidc_identity(
     ) {
         return Err(SsoError::TokenInvalid);
     }
-    let jwks: JwkSet = get_json(&d.jwks_uri).await?;
-    let jwk = match header.kid.as_deref() {
-        Some(kid) => jwks.find(kid),
-        None if jwks.keys.len() == 1 => jwks.keys.first(),
-        None => None,
-    }
-    .ok_or(SsoError::TokenInvalid)?;
+    let jwks = key_set(&d.jwks_uri, header.kid.as_deref()).await?;
+    let jwk = pick_key(&jwks, header.kid.as_deref()).ok_or(SsoError::TokenInvalid)?;
     let key = DecodingKey::from_jwk(jwk).map_err(|_| SsoError::TokenInvalid)?;
     let mut v = Validation::new(alg);
     v.set_issuer(&[d.issuer.as_str()]);
@@ -621,6 +698,49 @@ pub async fn exchange(st: &AppState, ctx: &AuditCtx, code: &str, user_agent: Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key_set_of(kids: &[&str]) -> JwkSet {
+        let keys: Vec<_> = kids
+            .iter()
+            .map(|kid| {
+                serde_json::json!({
+                    "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
+                    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({ "keys": keys })).expect("a key set")
+    }
+
+    #[test]
+    fn provider_keys_are_cached_and_refetched_for_rotation() {
+        let set = key_set_of(&["k1"]);
+        let young = StdDuration::from_secs(5);
+        let settled = JWKS_REFETCH_AFTER + StdDuration::from_secs(1);
+        assert_eq!(key_lookup(None, Some("k1")), KeyLookup::Refetch, "nothing cached yet");
+        assert_eq!(key_lookup(Some((&set, young)), Some("k1")), KeyLookup::Cached);
+        assert_eq!(key_lookup(Some((&set, settled)), Some("k1")), KeyLookup::Cached, "known key, set fresh");
+        assert_eq!(key_lookup(Some((&set, PROVIDER_CACHE_TTL)), Some("k1")), KeyLookup::Refetch, "set too old");
+        // A key the set lacks: fetched again, but not more than once a minute.
+        assert_eq!(key_lookup(Some((&set, settled)), Some("k2")), KeyLookup::Refetch);
+        assert_eq!(key_lookup(Some((&set, young)), Some("k2")), KeyLookup::Cached);
+        // Without a kid only a set of one key will do.
+        assert!(pick_key(&set, None).is_some());
+        assert!(pick_key(&key_set_of(&["a", "b"]), None).is_none());
+        assert_eq!(key_lookup(Some((&key_set_of(&["a", "b"]), settled)), None), KeyLookup::Refetch);
+    }
+
+    #[test]
+    fn fetched_documents_age() {
+        let c = FetchCache::<u32>::new();
+        let t0 = Instant::now();
+        assert!(c.get("u", t0).is_none());
+        c.put("u", 7, t0);
+        let (v, age) = c.get("u", t0 + StdDuration::from_secs(90)).expect("cached");
+        assert_eq!((*v, age), (7, StdDuration::from_secs(90)));
+        assert!(c.get("other", t0).is_none(), "by URL");
+    }
 
     #[test]
     fn return_paths_stay_on_this_site() {

@@ -18,6 +18,7 @@ pub mod directory;
 pub mod drafts;
 pub mod guides;
 pub mod hall;
+pub mod housekeeping;
 pub mod integrations;
 pub mod integrity;
 pub mod jobs;

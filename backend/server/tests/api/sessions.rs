@@ -234,3 +234,105 @@ async fn password_login_is_kept_for_admins(app: &TestApp) {
     assert_eq!(bad.code(), "sso_code_invalid");
 }
 db_test!(password_login_admins, super::admins_only, password_login_is_kept_for_admins);
+
+/// Expired sign-in round trips, codes and refresh tokens and long-ended sessions are pruned; the
+/// live ones are kept and keep working.
+async fn what_is_over_is_pruned(app: &TestApp) {
+    use chrono::TimeDelta;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+    use tongban_server::entity::{refresh_token, session, sso_code, sso_state};
+    use tongban_server::services::housekeeping::{self, SESSION_RETENTION};
+
+    let db = app.state.db.conn();
+    let now = tongban_server::time::now();
+    let ttl = TimeDelta::days(app.state.settings.refresh_token_ttl_days);
+    let live = app.login("student1").await;
+    let idle = app.login("student1").await;
+    let signed_out = app.login("student2").await;
+    let recently_out = app.login("student2").await;
+    let live_id = current_id(&sessions_of(app, &live).await);
+    let idle_id = current_id(&sessions_of(app, &idle).await);
+    let out_id = current_id(&sessions_of(app, &signed_out).await);
+    let recent_id = current_id(&sessions_of(app, &recently_out).await);
+    for (t, id) in [(&signed_out, &out_id), (&recently_out, &recent_id)] {
+        app.delete(&format!("/api/v1/me/sessions/{id}"), Some(&t.access)).await.expect(204);
+    }
+    let uuid = |s: &str| s.parse::<uuid::Uuid>().expect("uuid");
+    // The idle session was last used past the refresh lifetime and the retention; the signed-out
+    // one ended just over the retention ago, the other one just under it.
+    let set_session = |id: uuid::Uuid, col: session::Column, at: chrono::DateTime<chrono::Utc>| async move {
+        session::Entity::update_many()
+            .col_expr(col, Expr::value(at))
+            .filter(session::Column::Id.eq(id))
+            .exec(db)
+            .await
+            .expect("age the session");
+    };
+    set_session(uuid(&idle_id), session::Column::LastUsedAt, now - ttl - SESSION_RETENTION - TimeDelta::hours(1)).await;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::ExpiresAt, Expr::value(now - SESSION_RETENTION))
+        .filter(refresh_token::Column::FamilyId.eq(uuid(&idle_id)))
+        .exec(db)
+        .await
+        .expect("expire its tokens");
+    set_session(uuid(&out_id), session::Column::RevokedAt, now - SESSION_RETENTION - TimeDelta::hours(1)).await;
+    set_session(uuid(&recent_id), session::Column::RevokedAt, now - SESSION_RETENTION + TimeDelta::hours(1)).await;
+
+    let student = uuid(&app.user_id(&app.login("it_admin").await, "student1").await);
+    for (id, expires) in [("gone", now - TimeDelta::seconds(1)), ("pending", now + TimeDelta::minutes(5))] {
+        sso_state::ActiveModel {
+            id: Set(format!("state-{id}")),
+            provider: Set("oidc".into()),
+            nonce: Set("n".into()),
+            code_verifier: Set("v".into()),
+            return_to: Set("/".into()),
+            created_at: Set(expires - TimeDelta::minutes(10)),
+            expires_at: Set(expires),
+            used_at: Set(None),
+        }
+        .insert(db)
+        .await
+        .expect("state");
+        sso_code::ActiveModel {
+            id: Set(format!("code-{id}")),
+            user_id: Set(student),
+            method: Set("oidc".into()),
+            created_at: Set(expires - TimeDelta::minutes(1)),
+            expires_at: Set(expires),
+            used_at: Set(None),
+        }
+        .insert(db)
+        .await
+        .expect("code");
+    }
+    let tokens_before = refresh_token::Entity::find().count(db).await.expect("count");
+
+    let p = housekeeping::prune(&app.state, now).await.expect("prune");
+    assert_eq!((p.sso_states, p.sso_codes, p.sessions), (1, 1, 2), "{p:?}");
+    let tokens_after = refresh_token::Entity::find().count(db).await.expect("count");
+    assert_eq!(tokens_before - tokens_after, p.refresh_tokens, "{p:?}");
+    assert!(p.refresh_tokens >= 2, "the idle and the signed-out sessions' tokens: {p:?}");
+    let states: Vec<String> =
+        sso_state::Entity::find().all(db).await.expect("states").into_iter().map(|s| s.id).collect();
+    assert_eq!(states, ["state-pending"]);
+    let codes: Vec<String> = sso_code::Entity::find().all(db).await.expect("codes").into_iter().map(|s| s.id).collect();
+    assert_eq!(codes, ["code-pending"]);
+    let mut left: Vec<String> =
+        session::Entity::find().all(db).await.expect("sessions").into_iter().map(|s| s.id.to_string()).collect();
+    left.sort();
+    for gone in [&idle_id, &out_id] {
+        assert!(!left.contains(gone), "{gone} pruned: {left:?}");
+    }
+    for kept in [&live_id, &recent_id] {
+        assert!(left.contains(kept), "{kept} kept: {left:?}");
+    }
+
+    // The live session goes on: its access token works and its refresh token rotates.
+    app.get("/api/v1/me", Some(&live.access)).await.expect(200);
+    app.post("/api/v1/auth/refresh", None, &json!({ "refresh_token": live.refresh })).await.expect(200);
+    app.post("/api/v1/auth/refresh", None, &json!({ "refresh_token": idle.refresh })).await.expect(401);
+    // Nothing more is over.
+    assert_eq!(housekeeping::prune(&app.state, now).await.expect("again"), housekeeping::Pruned::default());
+}
+db_test!(pruning, what_is_over_is_pruned);
