@@ -22,6 +22,7 @@ mod m20261202_000016_integrations;
 mod m20261202_000017_process_diagrams;
 mod m20261202_000019_ops_alerts;
 mod m20261203_000020_sso;
+mod m20261203_000021_authz_version;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000017_process_diagrams::Migration),
             Box::new(m20261202_000019_ops_alerts::Migration),
             Box::new(m20261203_000020_sso::Migration),
+            Box::new(m20261203_000021_authz_version::Migration),
         ]
     }
 }

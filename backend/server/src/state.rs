@@ -32,6 +32,8 @@ pub struct AppState {
     pub search: Arc<SearchIndex>,
     /// The hall's in-memory caches (published catalogue, rendered guide pages).
     pub hall: Arc<crate::services::hall::HallCache>,
+    /// Resolved principals of signed-in callers (see [`crate::auth::principal::PrincipalCache`]).
+    pub principals: Arc<crate::auth::principal::PrincipalCache>,
     /// Request rate limits of this instance.
     pub limits: Arc<crate::http::ratelimit::RateLimits>,
 }

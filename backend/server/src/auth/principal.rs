@@ -1,8 +1,9 @@
 //! Loading the [`Principal`] for a verified access token.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement, Value};
 use uuid::Uuid;
 
 use crate::entity::{position, role_permission, user, user_role};
@@ -12,14 +13,105 @@ use crate::policy::{Grant, Permission, Principal, Scope};
 /// Position kind of a 分管院领导 entry (one row per supervised department).
 pub const SUPERVISING_LEADER: &str = "supervising_leader";
 
-/// Load the principal for `user_id` whose token carries `epoch`; 401 when the account was disabled
-/// or its sessions were revoked since the token was issued.
-pub async fn load<C: ConnectionTrait>(db: &C, user_id: Uuid, epoch: i32) -> AppResult<Principal> {
+/// Most users whose principals one instance keeps; past it the cache starts afresh.
+const CACHE_CAPACITY: usize = 50_000;
+
+/// Resolved principals of this instance, by user, each with the auth epoch of the account and the
+/// authorisation version (`authz_version`, moved by triggers on every change to roles, positions
+/// and departments) it was resolved at. A request reads both, with its session, in one query; a
+/// principal is reused only while both still match, so a change made anywhere is in force on the
+/// next request, on every instance.
+#[derive(Debug, Default)]
+pub struct PrincipalCache {
+    map: Mutex<HashMap<Uuid, Cached>>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    epoch: i32,
+    version: i64,
+    principal: Principal,
+}
+
+impl PrincipalCache {
+    fn get(&self, user_id: Uuid, epoch: i32, version: i64) -> Option<Principal> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&user_id).filter(|c| c.epoch == epoch && c.version == version).map(|c| c.principal.clone())
+    }
+
+    fn put(&self, epoch: i32, version: i64, principal: &Principal) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CACHE_CAPACITY && !map.contains_key(&principal.user_id) {
+            map.clear();
+        }
+        map.insert(principal.user_id, Cached { epoch, version, principal: principal.clone() });
+    }
+
+    /// How many principals are held.
+    pub fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The principal for the access token of `user_id` with auth epoch `epoch` and, for a sign-in
+/// token, session `sid`. 401 when the session was revoked, the account disabled or its sessions
+/// ended since the token was issued. One query checks all that and reads the authorisation
+/// version; the grants come from `cache` unless something changed.
+pub async fn load<C: ConnectionTrait>(
+    db: &C,
+    cache: &PrincipalCache,
+    user_id: Uuid,
+    epoch: i32,
+    sid: Option<Uuid>,
+) -> AppResult<Principal> {
+    let backend = db.get_database_backend();
+    let (a, b) = if backend == DatabaseBackend::Postgres { ("$1", "$2") } else { ("?", "?") };
+    let sql = format!(
+        "SELECT u.status, u.auth_epoch, v.version, s.user_id AS session_user_id, s.revoked_at AS session_revoked_at \
+         FROM users u CROSS JOIN authz_version v LEFT JOIN sessions s ON s.id = {b} \
+         WHERE u.id = {a} AND v.id = 1"
+    );
+    // SQLite binds by position: the session comes first in the text.
+    let values: Vec<Value> = if backend == DatabaseBackend::Postgres {
+        vec![user_id.into(), Value::from(sid)]
+    } else {
+        vec![Value::from(sid), user_id.into()]
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .ok_or_else(|| AppError::code(ErrorCode::TokenInvalid))?;
+    let status: String = row.try_get("", "status")?;
+    let auth_epoch: i32 = row.try_get("", "auth_epoch")?;
+    let version: i64 = row.try_get("", "version")?;
+    if let Some(_sid) = sid {
+        // A revoked session ends its access tokens at once, not when they expire.
+        let owner: Option<Uuid> = row.try_get("", "session_user_id")?;
+        let revoked: Option<chrono::DateTime<chrono::Utc>> = row.try_get("", "session_revoked_at")?;
+        if owner != Some(user_id) || revoked.is_some() {
+            return Err(AppError::code(ErrorCode::TokenInvalid));
+        }
+    }
+    if status != "active" || auth_epoch != epoch {
+        return Err(AppError::code(ErrorCode::TokenInvalid));
+    }
+    if let Some(p) = cache.get(user_id, epoch, version) {
+        return Ok(p);
+    }
     let u = user::Entity::find_by_id(user_id).one(db).await?.ok_or_else(|| AppError::code(ErrorCode::TokenInvalid))?;
     if u.status != "active" || u.auth_epoch != epoch {
         return Err(AppError::code(ErrorCode::TokenInvalid));
     }
-    load_for_user(db, &u).await
+    // Resolved after the version was read: a change that commits in between is at worst resolved
+    // early and cached under the older version, which the next request no longer matches.
+    let p = load_for_user(db, &u).await?;
+    cache.put(epoch, version, &p);
+    Ok(p)
 }
 
 /// Resolve a user's grants.

@@ -2,7 +2,7 @@
 //! the account. Revoking a session ends its refresh tokens and, through the `sid` claim checked on
 //! every request, its access tokens at once.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::access::{Facts, Op};
@@ -10,17 +10,9 @@ use crate::audit::{self, AuditCtx, Entry};
 use crate::auth::service::revoke_family;
 use crate::dto::auth::SessionView;
 use crate::entity::{session, user};
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult};
 use crate::policy::Principal;
 use crate::state::AppState;
-
-/// Whether the session of an access token is still open for `user_id`; 401 when it was revoked.
-pub async fn check<C: ConnectionTrait>(db: &C, sid: Uuid, user_id: Uuid) -> AppResult<()> {
-    match session::Entity::find_by_id(sid).one(db).await? {
-        Some(s) if s.user_id == user_id && s.revoked_at.is_none() => Ok(()),
-        _ => Err(AppError::code(ErrorCode::TokenInvalid)),
-    }
-}
 
 async fn open_sessions(st: &AppState, user_id: Uuid, current: Option<Uuid>) -> AppResult<Vec<SessionView>> {
     let rows = session::Entity::find()

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::audit::AuditCtx;
-use crate::auth::{principal, sessions};
+use crate::auth::principal;
 use crate::config::AdminTotp;
 use crate::error::{AppError, ErrorCode, FieldError, Msg};
 use crate::policy::Principal;
@@ -90,11 +90,10 @@ impl FromRequest for Auth {
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| AppError::code(ErrorCode::Unauthenticated))?;
             let claims = st.keys.verify(token)?;
-            // A revoked session ends its access tokens at once, not when they expire.
-            if let Some(sid) = claims.sid {
-                sessions::check(st.db.conn(), sid, claims.sub).await?;
-            }
-            let mut principal = principal::load(st.db.conn(), claims.sub, claims.ep).await?;
+            // One query: the session still open, the account active in the token's epoch, and
+            // whether the cached grants still hold.
+            let mut principal =
+                principal::load(st.db.conn(), &st.principals, claims.sub, claims.ep, claims.sid).await?;
             // An API client's token carries only the permissions it asked for.
             if let Some(scp) = &claims.scp {
                 principal.grants.retain(|g| scp.iter().any(|s| s == g.permission.as_str()));

@@ -23,6 +23,7 @@ mod notify;
 mod ops;
 mod org;
 mod platform;
+mod principal_cache;
 mod processes;
 mod requirements;
 mod scale_out;
