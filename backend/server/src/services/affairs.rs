@@ -566,6 +566,15 @@ pub(crate) async fn submit_new(
         return Err(AppError::field("picks", "not_found", "所选人员不存在或已停用", "A picked user does not exist"));
     }
 
+    // On PostgreSQL the day's number is taken in a statement of its own, before the transaction:
+    // taken inside it, the counter's row stayed locked until commit and every submission of the
+    // college waited for the one before. Numbers stay unique and increasing; one whose submission
+    // then fails is not reused. On SQLite the single writer serialises submissions anyway, and the
+    // number is taken inside the transaction, without gaps.
+    let early_number = match st.db.backend() {
+        DatabaseBackend::Postgres => Some(next_number(st.db.conn()).await?),
+        _ => None,
+    };
     let txn = st.db.write().await?;
     if let Some(d) = draft {
         // First, so that of two submissions of one draft exactly one gets through.
@@ -597,7 +606,10 @@ pub(crate) async fn submit_new(
     attachments::bind(&*txn, &form_def, &out.instance.form, p.user_id, id).await?;
     certificates::check_materials(&*txn, &form_def, &out.instance.form, p.user_id).await?;
     check_org_refs(&*txn, &form_def, &out.instance.form, "form.").await?;
-    let number = next_number(&*txn).await?;
+    let number = match early_number {
+        Some(n) => n,
+        None => next_number(&*txn).await?,
+    };
     let row = affair::ActiveModel {
         id: Set(id),
         number: Set(number),
@@ -1747,6 +1759,17 @@ fn affair_filter(q: &TaskQuery) -> Option<Condition> {
     any.then_some(c)
 }
 
+/// What a workspace row shows of its affair.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct AffairHead {
+    id: Uuid,
+    number: String,
+    title: String,
+    status: String,
+    process_id: Uuid,
+    applicant_id: Uuid,
+}
+
 async fn task_rows(
     st: &AppState,
     p: &Principal,
@@ -1773,8 +1796,19 @@ async fn task_rows(
     let paginator = find.order_by_asc(task::Column::Id).paginate(db, page.size());
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(page.page() - 1).await?;
-    let affairs: HashMap<Uuid, affair::Model> = affair::Entity::find()
+    // The list shows an affair's head only; its state (the engine instance) stays in the database.
+    let affairs: HashMap<Uuid, AffairHead> = affair::Entity::find()
+        .select_only()
+        .columns([
+            affair::Column::Id,
+            affair::Column::Number,
+            affair::Column::Title,
+            affair::Column::Status,
+            affair::Column::ProcessId,
+            affair::Column::ApplicantId,
+        ])
         .filter(affair::Column::Id.is_in(rows.iter().map(|t| t.affair_id).collect::<HashSet<_>>()))
+        .into_model::<AffairHead>()
         .all(db)
         .await?
         .into_iter()

@@ -70,7 +70,11 @@ async fn concurrent_refreshes_of_one_token_let_exactly_one_through(app: &TestApp
     let results = futures_util::future::join_all(futures).await;
     let ok = results.iter().filter(|r| r.status.as_u16() == 200).count();
     assert_eq!(ok, 1, "exactly one refresh wins: {:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
-    assert!(results.iter().all(|r| r.status.as_u16() == 200 || r.status.as_u16() == 401));
+    assert!(
+        results.iter().all(|r| r.status.as_u16() == 200 || r.status.as_u16() == 401),
+        "{:?}",
+        results.iter().map(|r| (r.status, r.body.to_string())).collect::<Vec<_>>()
+    );
 }
 db_test!(concurrent_refresh_has_one_winner, concurrent_refreshes_of_one_token_let_exactly_one_through);
 
