@@ -76,6 +76,8 @@ const en: Messages<typeof zhCN> = {
     lastUsedAt: 'Last used',
     method: 'Method',
     methods: { password: 'Password', oidc: 'Campus sign-in', cas: 'Campus sign-in (CAS)' },
+    amrLabel: 'Verified by: ',
+    amr: { pwd: 'password', otp: 'two-factor code', oidc: 'campus sign-in', cas: 'CAS' },
     twoFactor: 'Two-factor authentication',
     twoFactorOn: 'On',
     twoFactorOff: 'Off',

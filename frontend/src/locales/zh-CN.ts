@@ -72,6 +72,8 @@ export default {
     lastUsedAt: '最近使用',
     method: '方式',
     methods: { password: '密码', oidc: '统一身份认证', cas: '统一身份认证（CAS）' },
+    amrLabel: '认证方式：',
+    amr: { pwd: '密码', otp: '两步验证', oidc: '统一身份认证', cas: 'CAS' },
     twoFactor: '两步验证',
     twoFactorOn: '已启用',
     twoFactorOff: '未启用',
