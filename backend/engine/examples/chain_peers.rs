@@ -26,7 +26,7 @@ use serde_json::json;
 use tongban_engine::bpmn;
 use tongban_engine::calendar::{DueDates, WorkCalendar};
 use tongban_engine::exec::{
-    Action, Command, Directory, Instance, InstanceStatus, ResolveContext, execute, resolve_from_data,
+    Action, Command, Directory, Instance, InstanceStatus, ResolveContext, execute, execute_owned, resolve_from_data,
 };
 use tongban_engine::model::{AssigneeRule, ProcessDefinition, UserId};
 use tongban_engine::validate::validate;
@@ -131,7 +131,8 @@ fn run_affair(
             form_patch: None,
             now: cmd.now + TimeDelta::minutes(10),
         };
-        inst = black_box(execute(def, &inst, &cmd, dir, due).map_err(|e| format!("approve refused: {e}"))?).instance;
+        inst =
+            black_box(execute_owned(def, inst, &cmd, dir, due).map_err(|e| format!("approve refused: {e}"))?).instance;
         steps += 1;
     }
     if inst.status != InstanceStatus::Completed {

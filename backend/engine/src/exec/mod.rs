@@ -389,7 +389,8 @@ impl fmt::Display for ReturnTarget {
     }
 }
 
-/// Execute one command. The definition must be the (valid) one the affair runs on.
+/// Execute one command. The definition must be the (valid) one the affair runs on. `state` is
+/// left as it was: the outcome holds the new instance.
 pub fn execute(
     def: &ProcessDefinition,
     state: &Instance,
@@ -397,13 +398,32 @@ pub fn execute(
     dir: &dyn Directory,
     due: &dyn DueDates,
 ) -> Result<Outcome, ExecError> {
+    check(def, state)?;
+    execute_owned(def, state.clone(), cmd, dir, due)
+}
+
+/// [`execute`] on an instance the caller no longer needs (a loop that only keeps the newest
+/// state): it is changed in place instead of copied, which is most of the cost of a step on a
+/// long history. On error the instance is dropped.
+pub fn execute_owned(
+    def: &ProcessDefinition,
+    state: Instance,
+    cmd: &Command,
+    dir: &dyn Directory,
+    due: &dyn DueDates,
+) -> Result<Outcome, ExecError> {
+    check(def, &state)?;
+    let mut run = run::Run::new(def, dir, due, cmd, state);
+    actions::dispatch(&mut run)?;
+    Ok(Outcome { instance: run.inst, events: run.events })
+}
+
+fn check(def: &ProcessDefinition, state: &Instance) -> Result<(), ExecError> {
     if def.key != state.process_key {
         return Err(ExecError::DefinitionMismatch);
     }
     if state.status.is_finished() {
         return Err(ExecError::Finished);
     }
-    let mut run = run::Run::new(def, dir, due, cmd, state.clone());
-    actions::dispatch(&mut run)?;
-    Ok(Outcome { instance: run.inst, events: run.events })
+    Ok(())
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tongban_engine::calendar::{DueDates, TimeLimit};
 use tongban_engine::exec::{
     Action, Command, Directory, Event, ExecError, Instance, InstanceStatus, ResolveContext, TaskStatus, Wait, execute,
-    resolve_from_data,
+    execute_owned, resolve_from_data,
 };
 use tongban_engine::form::FieldAccess;
 use tongban_engine::model::{
@@ -247,6 +247,12 @@ impl H {
         let before = self.inst.clone();
         let out = execute(&self.def, &self.inst, &cmd, &self.dir, &PlusHours);
         assert_eq!(self.inst, before, "execute must not change its input");
+        // Stepping in place gives the same outcome, accepted or refused.
+        assert_eq!(
+            execute_owned(&self.def, before.clone(), &cmd, &self.dir, &PlusHours).as_ref(),
+            out.as_ref(),
+            "execute_owned agrees with execute"
+        );
         let out = out?;
         // Deterministic: the same command on the same state gives the same outcome.
         assert_eq!(execute(&self.def, &before, &cmd, &self.dir, &PlusHours).as_ref(), Ok(&out));

@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tongban_engine::calendar::WorkCalendar;
 use tongban_engine::exec::{
-    Action, Command, Directory, Instance, InstanceStatus, ResolveContext, execute, resolve_from_data,
+    Action, Command, Directory, Instance, InstanceStatus, ResolveContext, execute, execute_owned, resolve_from_data,
 };
 use tongban_engine::model::{AssigneeRule, NodeKind, ProcessDefinition, UserId};
 use uuid::Uuid;
@@ -518,7 +518,7 @@ fn gen_affair(w: &World, index: usize) -> AppResult<GenAffair> {
             hours(&mut rng, 0, 30)
         };
         let cmd = Command { actor: by, action, comment: comment.map(str::to_owned), form_patch: None, now: t };
-        inst = execute(&version.def, &inst, &cmd, w, &w.cal).map_err(internal)?.instance;
+        inst = execute_owned(&version.def, inst, &cmd, w, &w.cal).map_err(internal)?.instance;
         approvals += 1;
         if inst.status.is_finished() || inst.status == InstanceStatus::Returned {
             break;
