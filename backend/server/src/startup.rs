@@ -111,6 +111,13 @@ impl Application {
         crate::services::integrations::spawn(state.clone())?;
         crate::services::alerts::spawn(state.clone())?;
         crate::services::housekeeping::spawn(state.clone());
+        // Load the hall (with its hot counts, a scan of a month of affairs) before the first visitor.
+        let warm = state.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(e) = crate::services::hall::snapshot(&warm).await {
+                tracing::warn!(error = %e, "could not load the hall");
+            }
+        });
         Ok(Application { port, server, state })
     }
 

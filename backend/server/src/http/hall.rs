@@ -33,14 +33,19 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
 )]
 #[get("/hall")]
 async fn get_hall(st: web::Data<AppState>, auth: MaybeAuth) -> Result<HttpResponse, AppError> {
-    let view = hall::hall(&st, auth.0.as_ref().map(|a| &a.principal)).await?;
     // The anonymous hall is the same for everyone and may be cached briefly; a personalised one
     // (favourites, recent guides) must never be kept by a shared cache.
-    let cache = if auth.0.is_some() { "private, no-cache" } else { "public, max-age=30" };
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, cache))
-        .insert_header((actix_web::http::header::VARY, "Authorization"))
-        .json(view))
+    let mut ok = HttpResponse::Ok();
+    ok.insert_header((actix_web::http::header::VARY, "Authorization"));
+    Ok(match hall::hall(&st, auth.0.as_ref().map(|a| &a.principal)).await? {
+        hall::HallPage::Shared(body) => ok
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=30"))
+            .content_type("application/json")
+            .body(body),
+        hall::HallPage::Personal(view) => {
+            ok.insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-cache")).json(view)
+        }
+    })
 }
 
 /// My favourite guides that are in the hall, newest first.

@@ -3,13 +3,20 @@
 //!
 //! What is the same for everyone of one audience comes from an in-memory [`Snapshot`] of the
 //! published catalogue, so an anonymous `GET /hall` (or `GET /guides`, or `GET /guides/{id}`)
-//! costs no query while the snapshot is fresh. Every change of a guide, category or quick link in
-//! this instance drops the snapshot at once; other instances see the change when their snapshot
-//! expires ([`HallCache::TTL`]). Hot-service counts are as old as the snapshot at most.
+//! costs no query while the snapshot is fresh, and the anonymous hall's JSON is serialised once
+//! per snapshot and audience. Every change of a guide, category or quick link in this instance
+//! drops the snapshot at once and the next read loads it (one load at a time, the others wait
+//! for it); other instances see the change when their snapshot expires ([`HallCache::TTL`]): an
+//! expired snapshot is still served while one background task loads its successor, so no request
+//! waits for a reload. Hot-service counts (a scan of the last 30 days of affairs, seconds on a
+//! million of them) are refreshed in that background task at most every [`HallCache::HOT_TTL`]
+//! and survive invalidation; only an instance's very first load waits for them, and
+//! `startup` makes that load before the first request.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -61,7 +68,7 @@ impl PublishedGuide {
 
 /// The published catalogue at one moment.
 #[derive(Debug, Default)]
-pub struct Snapshot {
+pub struct Catalogue {
     /// Published guides, recommended first (by rank), then by name.
     pub published: Vec<PublishedGuide>,
     /// Index into `published` by id.
@@ -70,14 +77,74 @@ pub struct Snapshot {
     pub categories: Vec<category::Model>,
     /// Quick links in order.
     pub links: Vec<hall_link::Model>,
-    /// (guide, affairs started from it in the last 30 days), most used first.
-    pub hot: Vec<(Uuid, u64)>,
 }
 
-impl Snapshot {
+impl Catalogue {
     /// A published guide by id.
     pub fn guide(&self, id: Uuid) -> Option<&PublishedGuide> {
         self.by_id.get(&id).map(|&i| &self.published[i])
+    }
+}
+
+/// Affairs submitted in the last 30 days, per (guide, process), as counted at `at`.
+#[derive(Debug, Default)]
+struct HotCounts {
+    rows: Vec<(Option<Uuid>, Uuid, u64)>,
+}
+
+/// The catalogue with the hot-service counts, and the anonymous hall rendered from them.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    catalogue: Catalogue,
+    /// (guide, affairs started from it in the last 30 days), most used first.
+    pub hot: Vec<(Uuid, u64)>,
+    /// The shared hall of each audience, serialised on first use.
+    bodies: [OnceLock<Bytes>; 4],
+}
+
+impl Deref for Snapshot {
+    type Target = Catalogue;
+
+    fn deref(&self) -> &Catalogue {
+        &self.catalogue
+    }
+}
+
+impl Snapshot {
+    fn new(catalogue: Catalogue, counts: &HotCounts) -> Snapshot {
+        // Applications started from a guide count for it; those started from the process itself
+        // (by an integrator, say) count for the process's published guide.
+        let mut guide_of_process: HashMap<Uuid, Uuid> = HashMap::new();
+        for g in &catalogue.published {
+            if let Some(p) = g.model.process_id {
+                guide_of_process.entry(p).or_insert(g.model.id);
+            }
+        }
+        let mut uses: HashMap<Uuid, u64> = HashMap::new();
+        for (g, p, n) in &counts.rows {
+            if let Some(g) = g.or_else(|| guide_of_process.get(p).copied()) {
+                *uses.entry(g).or_default() += n;
+            }
+        }
+        let mut hot: Vec<(Uuid, u64)> = uses.into_iter().collect();
+        hot.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Snapshot { catalogue, hot, bodies: Default::default() }
+    }
+
+    /// The hall every anonymous caller (or, without their own lists, every user of `a`) sees, as
+    /// JSON.
+    pub fn shared_body(&self, a: Audience) -> AppResult<Bytes> {
+        let slot = &self.bodies[match a {
+            Audience::Student => 0,
+            Audience::Staff => 1,
+            Audience::Alumni => 2,
+            Audience::Visitor => 3,
+        }];
+        if let Some(b) = slot.get() {
+            return Ok(b.clone());
+        }
+        let body = Bytes::from(serde_json::to_vec(&shared(self, a)).map_err(|e| AppError::Internal(e.into()))?);
+        Ok(slot.get_or_init(|| body).clone())
     }
 }
 
@@ -99,8 +166,14 @@ struct Timed<T> {
 pub struct HallCache {
     generation: AtomicU64,
     snapshot: Mutex<Option<Timed<Snapshot>>>,
+    /// Held while a snapshot is loaded for requests that have none to serve.
+    loading: tokio::sync::Mutex<()>,
+    /// A background reload of an expired snapshot is running.
+    refreshing: AtomicBool,
+    hot: Mutex<Option<Timed<HotCounts>>>,
     guides: Mutex<HashMap<Uuid, Timed<CachedGuide>>>,
     ttl: Duration,
+    hot_ttl: Duration,
 }
 
 impl Default for HallCache {
@@ -118,13 +191,25 @@ impl std::fmt::Debug for HallCache {
 impl HallCache {
     /// How long a snapshot is trusted; bounds how stale another instance's change can look.
     pub const TTL: Duration = Duration::from_secs(30);
+    /// How old the hot-service counts may grow.
+    pub const HOT_TTL: Duration = Duration::from_secs(300);
 
-    /// Caches that expire after `ttl`.
+    /// Caches whose catalogue expires after `ttl` (the hot counts after [`HallCache::HOT_TTL`],
+    /// or `ttl` if that is longer).
     pub fn new(ttl: Duration) -> HallCache {
-        HallCache { generation: AtomicU64::new(0), snapshot: Mutex::new(None), guides: Mutex::new(HashMap::new()), ttl }
+        HallCache {
+            generation: AtomicU64::new(0),
+            snapshot: Mutex::new(None),
+            loading: tokio::sync::Mutex::new(()),
+            refreshing: AtomicBool::new(false),
+            hot: Mutex::new(None),
+            guides: Mutex::new(HashMap::new()),
+            ttl,
+            hot_ttl: ttl.max(HallCache::HOT_TTL),
+        }
     }
 
-    /// Drop everything: a guide, category or link changed.
+    /// Drop the catalogue: a guide, category or link changed. The hot counts are kept.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut s) = self.snapshot.lock() {
@@ -133,6 +218,14 @@ impl HallCache {
         if let Ok(mut g) = self.guides.lock() {
             g.clear();
         }
+    }
+
+    /// Drop the hot counts too, so the next snapshot counts afresh.
+    pub fn invalidate_all(&self) {
+        if let Ok(mut h) = self.hot.lock() {
+            *h = None;
+        }
+        self.invalidate();
     }
 
     /// The current generation; values loaded under an older one are not stored.
@@ -144,9 +237,10 @@ impl HallCache {
         t.at.elapsed() < self.ttl
     }
 
-    fn cached_snapshot(&self) -> Option<Arc<Snapshot>> {
+    /// The snapshot held, and whether it is still fresh.
+    fn held_snapshot(&self) -> Option<(Arc<Snapshot>, bool)> {
         let s = self.snapshot.lock().ok()?;
-        s.as_ref().filter(|t| self.fresh(t)).map(|t| t.value.clone())
+        s.as_ref().map(|t| (t.value.clone(), self.fresh(t)))
     }
 
     fn store_snapshot(&self, generation: u64, value: Arc<Snapshot>) {
@@ -155,6 +249,45 @@ impl HallCache {
         {
             *s = Some(Timed { at: Instant::now(), value });
         }
+    }
+
+    /// The hot counts held, if young enough.
+    fn held_hot(&self) -> Option<Arc<HotCounts>> {
+        let h = self.hot.lock().ok()?;
+        h.as_ref().filter(|t| t.at.elapsed() < self.hot_ttl).map(|t| t.value.clone())
+    }
+
+    /// The hot counts held, however old.
+    fn any_hot(&self) -> Option<Arc<HotCounts>> {
+        self.hot.lock().ok()?.as_ref().map(|t| t.value.clone())
+    }
+
+    fn store_hot(&self, value: Arc<HotCounts>) {
+        if let Ok(mut h) = self.hot.lock() {
+            *h = Some(Timed { at: Instant::now(), value });
+        }
+    }
+
+    /// Make what is held look `by` older (tests of expiry; nothing else calls it).
+    #[doc(hidden)]
+    pub fn age(&self, by: Duration) {
+        let back = |at: &mut Instant| *at = at.checked_sub(by).unwrap_or(*at);
+        if let Ok(mut s) = self.snapshot.lock()
+            && let Some(t) = s.as_mut()
+        {
+            back(&mut t.at);
+        }
+        if let Ok(mut h) = self.hot.lock()
+            && let Some(t) = h.as_mut()
+        {
+            back(&mut t.at);
+        }
+    }
+
+    /// Whether a background reload is running.
+    #[doc(hidden)]
+    pub fn is_refreshing(&self) -> bool {
+        self.refreshing.load(Ordering::SeqCst)
     }
 
     /// A cached public guide page.
@@ -185,7 +318,7 @@ fn sort_published(v: &mut [PublishedGuide]) {
     });
 }
 
-async fn load_snapshot<C: ConnectionTrait>(db: &C) -> AppResult<Snapshot> {
+async fn load_catalogue<C: ConnectionTrait>(db: &C) -> AppResult<Catalogue> {
     let rows = guide::Entity::find().filter(guide::Column::Status.eq("published")).all(db).await?;
     let departments: HashMap<Uuid, String> =
         department::Entity::find().all(db).await?.into_iter().map(|d| (d.id, d.name)).collect();
@@ -224,10 +357,12 @@ async fn load_snapshot<C: ConnectionTrait>(db: &C) -> AppResult<Snapshot> {
         .order_by_asc(hall_link::Column::CreatedAt)
         .all(db)
         .await?;
+    Ok(Catalogue { published, by_id, categories, links })
+}
+
+async fn load_hot<C: ConnectionTrait>(db: &C) -> AppResult<HotCounts> {
     let since = now() - chrono::Duration::days(HOT_DAYS);
-    // Applications started from a guide count for it; those started from the process itself (by
-    // an integrator, say) count for the process's published guide.
-    let counts: Vec<(Option<Uuid>, Uuid, i64)> = affair::Entity::find()
+    let rows: Vec<(Option<Uuid>, Uuid, i64)> = affair::Entity::find()
         .select_only()
         .column(affair::Column::GuideId)
         .column(affair::Column::ProcessId)
@@ -239,32 +374,56 @@ async fn load_snapshot<C: ConnectionTrait>(db: &C) -> AppResult<Snapshot> {
         .into_tuple()
         .all(db)
         .await?;
-    let mut guide_of_process: HashMap<Uuid, Uuid> = HashMap::new();
-    for g in &published {
-        if let Some(p) = g.model.process_id {
-            guide_of_process.entry(p).or_insert(g.model.id);
-        }
-    }
-    let mut uses: HashMap<Uuid, u64> = HashMap::new();
-    for (g, p, n) in counts {
-        if let Some(g) = g.or_else(|| guide_of_process.get(&p).copied()) {
-            *uses.entry(g).or_default() += u64::try_from(n).unwrap_or(0);
-        }
-    }
-    let mut hot: Vec<(Uuid, u64)> = uses.into_iter().collect();
-    hot.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(Snapshot { published, by_id, categories, links, hot })
+    Ok(HotCounts { rows: rows.into_iter().map(|(g, p, n)| (g, p, u64::try_from(n).unwrap_or(0))).collect() })
 }
 
-/// The published catalogue, from memory while fresh.
-pub async fn snapshot(st: &AppState) -> AppResult<Arc<Snapshot>> {
-    if let Some(s) = st.hall.cached_snapshot() {
-        return Ok(s);
-    }
+/// Load a snapshot: the catalogue now, the hot counts from memory while young enough (any held
+/// counts when `reuse_old_hot`, so a request never waits for the scan once there are some).
+async fn load_snapshot(st: &AppState, reuse_old_hot: bool) -> AppResult<Arc<Snapshot>> {
     let generation = st.hall.generation();
-    let s = Arc::new(load_snapshot(st.db.conn()).await?);
+    let catalogue = load_catalogue(st.db.conn()).await?;
+    let held = if reuse_old_hot { st.hall.any_hot() } else { st.hall.held_hot() };
+    let hot = match held {
+        Some(h) => h,
+        None => {
+            let h = Arc::new(load_hot(st.db.conn()).await?);
+            st.hall.store_hot(h.clone());
+            h
+        }
+    };
+    let s = Arc::new(Snapshot::new(catalogue, &hot));
     st.hall.store_snapshot(generation, s.clone());
     Ok(s)
+}
+
+/// Clears the refreshing flag however the background reload ends.
+struct RefreshDone(AppState);
+
+impl Drop for RefreshDone {
+    fn drop(&mut self) {
+        self.0.hall.refreshing.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The published catalogue, from memory while fresh; an expired one while its successor loads.
+pub async fn snapshot(st: &AppState) -> AppResult<Arc<Snapshot>> {
+    if let Some((s, fresh)) = st.hall.held_snapshot() {
+        if !fresh && !st.hall.refreshing.swap(true, Ordering::SeqCst) {
+            let done = RefreshDone(st.clone());
+            tokio::spawn(async move {
+                if let Err(e) = load_snapshot(&done.0, false).await {
+                    tracing::warn!(error = %e, "could not reload the hall's snapshot");
+                }
+            });
+        }
+        return Ok(s);
+    }
+    // Nothing to serve (first use, or a change in this instance): one load, the others wait.
+    let _one = st.hall.loading.lock().await;
+    if let Some((s, _)) = st.hall.held_snapshot() {
+        return Ok(s);
+    }
+    load_snapshot(st, true).await
 }
 
 /// The audience a signed-in user belongs to.
@@ -329,12 +488,21 @@ fn shared(s: &Snapshot, a: Audience) -> HallView {
     HallView { audience: a, hot, recommended, quick_links, favorites: Vec::new(), recent: Vec::new(), categories }
 }
 
+/// The hall as one caller gets it.
+#[derive(Debug)]
+pub enum HallPage {
+    /// The page every anonymous caller gets, serialised.
+    Shared(Bytes),
+    /// A signed-in user's page with their favourites and recent guides.
+    Personal(Box<HallView>),
+}
+
 /// `GET /hall`: anonymous callers get the visitors' page; a signed-in user the page of their kind
 /// with their favourites and recent guides.
-pub async fn hall(st: &AppState, who: Option<&Principal>) -> AppResult<HallView> {
+pub async fn hall(st: &AppState, who: Option<&Principal>) -> AppResult<HallPage> {
     let s = snapshot(st).await?;
     let Some(p) = who else {
-        return Ok(shared(&s, Audience::Visitor));
+        return Ok(HallPage::Shared(s.shared_body(Audience::Visitor)?));
     };
     let a = audience_of(st.db.conn(), p.user_id).await?;
     let mut view = shared(&s, a);
@@ -358,7 +526,7 @@ pub async fn hall(st: &AppState, who: Option<&Principal>) -> AppResult<HallView>
         .all(st.db.conn())
         .await?;
     view.recent = recent.into_iter().filter_map(|id| s.guide(id)).take(HALL_LIST).map(|g| g.summary.clone()).collect();
-    Ok(view)
+    Ok(HallPage::Personal(Box::new(view)))
 }
 
 // ---------------------------------------------------------------------------------------------

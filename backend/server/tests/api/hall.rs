@@ -111,8 +111,8 @@ async fn hot_services_rank_by_affairs_of_the_last_30_days(app: &TestApp) {
         .exec(app.state.db.conn())
         .await
         .expect("backdate");
-    // Counts are as fresh as the hall's snapshot (a short TTL); start from a fresh one.
-    app.state.hall.invalidate();
+    // Counts are kept for minutes (and through changes of the catalogue); count afresh.
+    app.state.hall.invalidate_all();
 
     let hall = hall_of(app, Some(&s1)).await;
     let hot: Vec<(String, u64)> = hall["hot"]
@@ -126,6 +126,65 @@ async fn hot_services_rank_by_affairs_of_the_last_30_days(app: &TestApp) {
     assert!(hall_of(app, None).await["hot"].as_array().expect("hot").is_empty());
 }
 db_test!(hot_services, hot_services_rank_by_affairs_of_the_last_30_days);
+
+fn named(list: &Value, code: &str) -> Option<String> {
+    list.as_array()?.iter().find(|g| g["code"] == code).and_then(|g| g["name"].as_str().map(str::to_owned))
+}
+
+fn uses(hall: &Value, code: &str) -> u64 {
+    hall["hot"]
+        .as_array()
+        .expect("hot")
+        .iter()
+        .find(|g| g["code"] == code)
+        .map_or(0, |g| g["uses"].as_u64().expect("uses"))
+}
+
+async fn an_expired_hall_is_served_while_its_successor_loads(app: &TestApp) {
+    let leave = demo_guide(app, "student_leave").await;
+    let id = leave["id"].as_str().expect("id").to_owned();
+    let s1 = app.login("student1").await;
+    app.get(&format!("/api/v1/guides/{id}"), Some(&s1.access)).await.expect(200);
+    app.state.hall.invalidate_all();
+    let before = hall_of(app, Some(&s1)).await;
+    let name = named(&before["recent"], "student_leave").expect("recently visited");
+    let n = uses(&before, "student_leave");
+
+    // A change of the catalogue reloads it at once; the hot counts are kept (minutes old at most).
+    apply(app, &s1, &id, leave_form()).await;
+    app.state.hall.invalidate();
+    assert_eq!(uses(&hall_of(app, Some(&s1)).await, "student_leave"), n);
+
+    // Another instance renames the guide: this one does not know until its snapshot expires.
+    tongban_server::entity::guide::Entity::update_many()
+        .col_expr(tongban_server::entity::guide::Column::Name, Expr::value("学生请假（新）"))
+        .filter(tongban_server::entity::guide::Column::Code.eq("student_leave"))
+        .exec(app.state.db.conn())
+        .await
+        .expect("rename");
+    assert_eq!(named(&hall_of(app, Some(&s1)).await["recent"], "student_leave").as_deref(), Some(name.as_str()));
+
+    // Expired: the old page is served once more, without waiting, while one reload runs.
+    app.state.hall.age(tongban_server::services::hall::HallCache::HOT_TTL + std::time::Duration::from_secs(1));
+    let stale = hall_of(app, Some(&s1)).await;
+    assert_eq!(named(&stale["recent"], "student_leave").as_deref(), Some(name.as_str()));
+    assert_eq!(uses(&stale, "student_leave"), n);
+    let mut fresh = stale;
+    for _ in 0..100 {
+        if !app.state.hall.is_refreshing() {
+            fresh = hall_of(app, Some(&s1)).await;
+            if named(&fresh["recent"], "student_leave").as_deref() == Some("学生请假（新）") {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(named(&fresh["recent"], "student_leave").as_deref(), Some("学生请假（新）"));
+    assert_eq!(uses(&fresh, "student_leave"), n + 1, "the reload counted afresh");
+    // The anonymous page comes from the same snapshot: visitors may not use the student service.
+    assert_eq!(uses(&hall_of(app, None).await, "student_leave"), 0);
+}
+db_test!(hall_served_stale_while_reloading, an_expired_hall_is_served_while_its_successor_loads);
 
 async fn a_change_shows_in_the_hall_at_once(app: &TestApp) {
     let before = hall_of(app, None).await;
