@@ -14,6 +14,7 @@ pub mod db;
 pub mod demo;
 pub mod demo_guides;
 pub mod dto;
+pub mod encoded;
 pub mod entity;
 pub mod error;
 pub mod http;

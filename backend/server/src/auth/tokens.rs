@@ -15,7 +15,7 @@ const ISSUER: &str = "tongban";
 const AUDIENCE: &str = "tongban-api";
 
 /// Claims of an access token.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// User id.
     pub sub: Uuid,

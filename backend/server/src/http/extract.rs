@@ -58,6 +58,10 @@ impl FromRequest for ReqCtx {
     }
 }
 
+/// The claims of this request's bearer token, verified by the rate-limit middleware (which needs
+/// the user before any handler runs).
+pub(crate) struct VerifiedToken(pub(crate) crate::auth::tokens::Claims);
+
 /// The signed-in caller and the audit context acting as them. Answers 401 without a valid token.
 pub struct Auth {
     /// Who is calling and what they may do.
@@ -89,7 +93,11 @@ impl FromRequest for Auth {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| AppError::code(ErrorCode::Unauthenticated))?;
-            let claims = st.keys.verify(token)?;
+            let verified = req.extensions_mut().remove::<VerifiedToken>();
+            let claims = match verified {
+                Some(VerifiedToken(c)) => c,
+                None => st.keys.verify(token)?,
+            };
             // One query: the session still open, the account active in the token's epoch, and
             // whether the cached grants still hold.
             let mut principal =
@@ -301,4 +309,48 @@ pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
     }
     AppError::detail(ErrorCode::BadRequest, format!("路径参数无效：{err}"), format!("Invalid path parameter: {err}"))
         .into()
+}
+
+/// Respond with a body held in memory: its gzip form when the client accepts gzip (so the
+/// `Compress` middleware leaves it alone), else as it is; `vary` names request headers other than
+/// `Accept-Encoding` the body depends on. `etag` is the identity form's strong
+/// tag; the gzip form's is the same with `-gzip`, and an `If-None-Match` naming the tag of the
+/// form chosen answers 304.
+pub fn encoded_response(
+    req: &HttpRequest,
+    mut res: actix_web::HttpResponseBuilder,
+    body: &crate::encoded::Encoded,
+    etag: Option<&str>,
+    vary: &[&str],
+) -> actix_web::HttpResponse {
+    use actix_web::http::header::{self, AcceptEncoding, Encoding, Header};
+    let takes_gzip = AcceptEncoding::parse(req)
+        .ok()
+        .and_then(|a| a.negotiate([Encoding::gzip(), Encoding::identity()].iter()))
+        .is_some_and(|e| e == Encoding::gzip());
+    let gzip = if takes_gzip { body.gzip() } else { None };
+    // One `Vary` header: the CORS middleware keeps only the first when it adds its own.
+    let mut v = vec!["Accept-Encoding"];
+    v.extend_from_slice(vary);
+    res.insert_header((header::VARY, v.join(", ")));
+    let tag = etag.map(|t| match gzip {
+        Some(_) => format!("{}-gzip\"", t.trim_end_matches('"')),
+        None => t.to_owned(),
+    });
+    if let Some(t) = &tag {
+        res.insert_header((header::ETAG, t.as_str()));
+        let hit = req
+            .headers()
+            .get_all(header::IF_NONE_MATCH)
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').map(str::trim).any(|x| x == "*" || x == t || x.strip_prefix("W/") == Some(t)));
+        if hit {
+            return res.status(actix_web::http::StatusCode::NOT_MODIFIED).finish();
+        }
+    }
+    res.content_type("application/json");
+    match gzip {
+        Some(g) => res.insert_header((header::CONTENT_ENCODING, "gzip")).body(g.clone()),
+        None => res.body(body.identity().clone()),
+    }
 }

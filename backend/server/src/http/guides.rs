@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{Auth, MaybeAuth, ValidJson, ValidQuery};
+use super::extract::{Auth, MaybeAuth, ValidJson, ValidQuery, encoded_response};
 use super::problem::Problem;
 use super::upload::{UploadForm, read_upload};
 use crate::dto::common::Page;
@@ -37,14 +37,6 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
 
 fn principal(a: &MaybeAuth) -> Option<&crate::policy::Principal> {
     a.0.as_ref().map(|a| &a.principal)
-}
-
-/// Whether `If-None-Match` names `etag` (or `*`).
-fn not_modified(req: &HttpRequest, etag: &str) -> bool {
-    req.headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)))
 }
 
 /// Published guides, public: searched with `q` (Chinese words, pinyin, initials), else
@@ -117,16 +109,9 @@ async fn get_guide(
 ) -> Result<HttpResponse, AppError> {
     match guides::read(&st, principal(&auth), *id, q.0.version).await? {
         GuideRead::Public(page) => {
-            let etag = (header::ETAG, page.etag.clone());
-            let cache = (header::CACHE_CONTROL, "public, max-age=60");
-            if not_modified(&req, &page.etag) {
-                return Ok(HttpResponse::NotModified().insert_header(etag).insert_header(cache).finish());
-            }
-            Ok(HttpResponse::Ok()
-                .insert_header(etag)
-                .insert_header(cache)
-                .content_type("application/json")
-                .body(page.body.clone()))
+            let mut ok = HttpResponse::Ok();
+            ok.insert_header((header::CACHE_CONTROL, "public, max-age=60"));
+            Ok(encoded_response(&req, ok, &page.body, Some(&page.etag), &[]))
         }
         GuideRead::Private(view) => {
             Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "private, no-store")).json(view))

@@ -1,11 +1,11 @@
 //! `/hall` (the front page, public and personalised with a token) and the signed-in user's
 //! favourites and recently visited guides (`/me/favorites`, `/me/recent`).
 
-use actix_web::{HttpResponse, delete, get, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, put, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::extract::{Auth, MaybeAuth, ValidQuery};
+use super::extract::{Auth, MaybeAuth, ValidQuery, encoded_response};
 use super::problem::Problem;
 use crate::dto::common::{Page, PageQuery};
 use crate::dto::hall::{HallView, MyGuide};
@@ -32,19 +32,19 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
     )
 )]
 #[get("/hall")]
-async fn get_hall(st: web::Data<AppState>, auth: MaybeAuth) -> Result<HttpResponse, AppError> {
+async fn get_hall(st: web::Data<AppState>, auth: MaybeAuth, req: HttpRequest) -> Result<HttpResponse, AppError> {
     // The anonymous hall is the same for everyone and may be cached briefly; a personalised one
     // (favourites, recent guides) must never be kept by a shared cache.
     let mut ok = HttpResponse::Ok();
-    ok.insert_header((actix_web::http::header::VARY, "Authorization"));
     Ok(match hall::hall(&st, auth.0.as_ref().map(|a| &a.principal)).await? {
-        hall::HallPage::Shared(body) => ok
-            .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=30"))
-            .content_type("application/json")
-            .body(body),
-        hall::HallPage::Personal(view) => {
-            ok.insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-cache")).json(view)
+        hall::HallPage::Shared(body) => {
+            ok.insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=30"));
+            encoded_response(&req, ok, &body, None, &["Authorization"])
         }
+        hall::HallPage::Personal(view) => ok
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-cache"))
+            .insert_header((actix_web::http::header::VARY, "Authorization"))
+            .json(view),
     })
 }
 

@@ -292,7 +292,7 @@ pub enum GuideRead {
 fn render(view: &GuideView) -> AppResult<CachedGuide> {
     let body = serde_json::to_vec(view).map_err(|e| AppError::Internal(e.into()))?;
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
-    Ok(CachedGuide { etag, body: Bytes::from(body) })
+    Ok(CachedGuide { etag, body: crate::encoded::Encoded::new(Bytes::from(body)) })
 }
 
 async fn visited(st: &AppState, who: Option<&Principal>, id: Uuid) {

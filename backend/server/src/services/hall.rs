@@ -29,6 +29,7 @@ use crate::dto::common::{Page, PageQuery};
 use crate::dto::hall::{
     Audience, CategoryCount, CategoryView, Channel, GuideSummary, HallLinkView, HallView, HotGuide, MyGuide,
 };
+use crate::encoded::Encoded;
 use crate::entity::{affair, category, department, favorite, guide, guide_visit, hall_link, process_version, user};
 use crate::error::{AppError, AppResult};
 use crate::policy::Principal;
@@ -99,7 +100,7 @@ pub struct Snapshot {
     /// (guide, affairs started from it in the last 30 days), most used first.
     pub hot: Vec<(Uuid, u64)>,
     /// The shared hall of each audience, serialised on first use.
-    bodies: [OnceLock<Bytes>; 4],
+    bodies: [OnceLock<Arc<Encoded>>; 4],
 }
 
 impl Deref for Snapshot {
@@ -133,7 +134,7 @@ impl Snapshot {
 
     /// The hall every anonymous caller (or, without their own lists, every user of `a`) sees, as
     /// JSON.
-    pub fn shared_body(&self, a: Audience) -> AppResult<Bytes> {
+    pub fn shared_body(&self, a: Audience) -> AppResult<Arc<Encoded>> {
         let slot = &self.bodies[match a {
             Audience::Student => 0,
             Audience::Staff => 1,
@@ -143,8 +144,8 @@ impl Snapshot {
         if let Some(b) = slot.get() {
             return Ok(b.clone());
         }
-        let body = Bytes::from(serde_json::to_vec(&shared(self, a)).map_err(|e| AppError::Internal(e.into()))?);
-        Ok(slot.get_or_init(|| body).clone())
+        let body = serde_json::to_vec(&shared(self, a)).map_err(|e| AppError::Internal(e.into()))?;
+        Ok(slot.get_or_init(|| Arc::new(Encoded::new(Bytes::from(body)))).clone())
     }
 }
 
@@ -154,7 +155,7 @@ pub struct CachedGuide {
     /// Strong entity tag, quoted.
     pub etag: String,
     /// The JSON body.
-    pub body: Bytes,
+    pub body: Encoded,
 }
 
 struct Timed<T> {
@@ -492,7 +493,7 @@ fn shared(s: &Snapshot, a: Audience) -> HallView {
 #[derive(Debug)]
 pub enum HallPage {
     /// The page every anonymous caller gets, serialised.
-    Shared(Bytes),
+    Shared(Arc<Encoded>),
     /// A signed-in user's page with their favourites and recent guides.
     Personal(Box<HallView>),
 }

@@ -337,3 +337,57 @@ async fn quick_links_and_themes_are_managed_by_the_it_office(app: &TestApp) {
     );
 }
 db_test!(quick_links_and_themes, quick_links_and_themes_are_managed_by_the_it_office);
+
+async fn raw_get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
+    let mut req = app.client.get(app.url(path));
+    for h in headers {
+        req = req.insert_header(*h);
+    }
+    let mut res = req.send().await.expect("send");
+    let body = res.body().limit(1 << 20).await.expect("body").to_vec();
+    (res.status().as_u16(), res.headers().clone(), body)
+}
+
+fn gunzip(b: &[u8]) -> Value {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(b).read_to_end(&mut out).expect("gzip");
+    serde_json::from_slice(&out).expect("json")
+}
+
+fn header(h: &awc::http::header::HeaderMap, name: &str) -> Option<String> {
+    let all: Vec<&str> = h.get_all(name).filter_map(|v| v.to_str().ok()).collect();
+    (!all.is_empty()).then(|| all.join(", "))
+}
+
+async fn cached_pages_are_sent_gzip_encoded_when_the_client_takes_it(app: &TestApp) {
+    let gz = [("accept-encoding", "gzip, deflate, br")];
+    // The anonymous hall: the same JSON either way, gzip when asked for.
+    let plain = hall_of(app, None).await;
+    let (status, h, body) = raw_get(app, "/api/v1/hall", &gz).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "content-encoding").as_deref(), Some("gzip"));
+    let vary = header(&h, "vary").unwrap_or_default();
+    assert!(vary.contains("Accept-Encoding") && vary.contains("Authorization"), "{vary}");
+    assert_eq!(gunzip(&body), plain);
+    let (_, h, body) = raw_get(app, "/api/v1/hall", &[("accept-encoding", "gzip;q=0, identity")]).await;
+    assert_eq!(header(&h, "content-encoding"), None);
+    assert_eq!(serde_json::from_slice::<Value>(&body).expect("json"), plain);
+
+    // A public guide page: each form has its own entity tag, and a tag answers 304 for its form.
+    let id = demo_guide(app, "student_leave").await["id"].as_str().expect("id").to_owned();
+    let url = format!("/api/v1/guides/{id}");
+    let (_, h, body) = raw_get(app, &url, &[]).await;
+    let tag = header(&h, "etag").expect("etag");
+    let page: Value = serde_json::from_slice(&body).expect("json");
+    let (status, h, body) = raw_get(app, &url, &gz).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "content-encoding").as_deref(), Some("gzip"));
+    assert_eq!(gunzip(&body), page);
+    let gz_tag = header(&h, "etag").expect("etag");
+    assert_ne!(gz_tag, tag);
+    assert_eq!(raw_get(app, &url, &[gz[0], ("if-none-match", gz_tag.as_str())]).await.0, 304);
+    assert_eq!(raw_get(app, &url, &[("if-none-match", tag.as_str())]).await.0, 304);
+    assert_eq!(raw_get(app, &url, &[gz[0], ("if-none-match", tag.as_str())]).await.0, 200, "another form");
+}
+db_test!(cached_pages_gzip, cached_pages_are_sent_gzip_encoded_when_the_client_takes_it);
