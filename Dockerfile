@@ -57,7 +57,11 @@ WORKDIR /app
 COPY --from=server-build /out/tongban /usr/local/bin/tongban
 # Copies /app/frontend/dist if the frontend was built; otherwise copies nothing.
 COPY --from=frontend-build /out/ /app/
-ENV TONGBAN_LISTEN=0.0.0.0:8080 \
+# glibc's malloc: two arenas and large blocks (argon2id's 19 MiB) mapped and returned on free;
+# without them the server kept 335–790 MiB after load, with them 169 MiB (docs/benchmarks.md).
+ENV MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    TONGBAN_LISTEN=0.0.0.0:8080 \
     TONGBAN_DATA_DIR=/var/lib/tongban \
     TONGBAN_PDF__FALLBACK_FONT=/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc \
     TONGBAN_PDF__FALLBACK_FONT_INDEX=2
