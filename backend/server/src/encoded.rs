@@ -12,7 +12,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 /// Below this size gzip saves too little to be worth the client's work.
-pub const MIN_GZIP: usize = 512;
+const MIN_GZIP: usize = 512;
 
 /// A body and, on demand, its gzip encoding.
 #[derive(Debug)]

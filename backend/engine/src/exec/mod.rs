@@ -399,7 +399,7 @@ pub fn execute(
     due: &dyn DueDates,
 ) -> Result<Outcome, ExecError> {
     check(def, state)?;
-    execute_owned(def, state.clone(), cmd, dir, due)
+    step(def, state.clone(), cmd, dir, due)
 }
 
 /// [`execute`] on an instance the caller no longer needs (a loop that only keeps the newest
@@ -413,11 +413,10 @@ pub fn execute_owned(
     due: &dyn DueDates,
 ) -> Result<Outcome, ExecError> {
     check(def, &state)?;
-    let mut run = run::Run::new(def, dir, due, cmd, state);
-    actions::dispatch(&mut run)?;
-    Ok(Outcome { instance: run.inst, events: run.events })
+    step(def, state, cmd, dir, due)
 }
 
+/// Refuse a command for another process or a finished affair, before anything is copied.
 fn check(def: &ProcessDefinition, state: &Instance) -> Result<(), ExecError> {
     if def.key != state.process_key {
         return Err(ExecError::DefinitionMismatch);
@@ -426,4 +425,17 @@ fn check(def: &ProcessDefinition, state: &Instance) -> Result<(), ExecError> {
         return Err(ExecError::Finished);
     }
     Ok(())
+}
+
+/// One command on a checked instance.
+fn step(
+    def: &ProcessDefinition,
+    state: Instance,
+    cmd: &Command,
+    dir: &dyn Directory,
+    due: &dyn DueDates,
+) -> Result<Outcome, ExecError> {
+    let mut run = run::Run::new(def, dir, due, cmd, state);
+    actions::dispatch(&mut run)?;
+    Ok(Outcome { instance: run.inst, events: run.events })
 }

@@ -87,7 +87,7 @@ impl Catalogue {
     }
 }
 
-/// Affairs submitted in the last 30 days, per (guide, process), as counted at `at`.
+/// Affairs submitted in the last 30 days, per (guide, process).
 #[derive(Debug, Default)]
 struct HotCounts {
     rows: Vec<(Option<Uuid>, Uuid, u64)>,
