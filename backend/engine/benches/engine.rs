@@ -23,7 +23,7 @@ use tongban_engine::model::{
 use tongban_engine::validate::validate;
 
 fn uid(s: &str) -> UserId {
-    UserId(s.to_owned())
+    UserId::from(s)
 }
 
 /// A small organisation in memory, as the server would hold it pre-loaded.
@@ -98,7 +98,7 @@ fn chained(key: &str, name: &str, nodes: Vec<Node>) -> ProcessDefinition {
         .windows(2)
         .enumerate()
         .map(|(i, w)| Flow {
-            id: FlowId(format!("f{}", i + 1)),
+            id: FlowId::from(format!("f{}", i + 1)),
             from: w[0].id.clone(),
             to: w[1].id.clone(),
             name: None,

@@ -32,7 +32,7 @@ use tongban_engine::model::{AssigneeRule, ProcessDefinition, UserId};
 use tongban_engine::validate::validate;
 
 fn uid(s: &str) -> UserId {
-    UserId(s.to_owned())
+    UserId::from(s)
 }
 
 /// The organisation in memory, as the server holds it pre-loaded: one handler per rule.

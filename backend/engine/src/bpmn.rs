@@ -250,9 +250,9 @@ pub fn import(xml: &str) -> Result<ProcessDefinition, BpmnError> {
                     });
                 }
                 flows.push(Flow {
-                    id: FlowId(required_attr(el, "id")?.to_owned()),
-                    from: NodeId(required_attr(el, "sourceRef")?.to_owned()),
-                    to: NodeId(required_attr(el, "targetRef")?.to_owned()),
+                    id: FlowId::from(required_attr(el, "id")?),
+                    from: NodeId::from(required_attr(el, "sourceRef")?),
+                    to: NodeId::from(required_attr(el, "targetRef")?),
                     name: el.attr("name").map(str::to_owned),
                     condition: condition.filter(|c| !c.is_empty()),
                 });
@@ -288,12 +288,8 @@ pub fn import(xml: &str) -> Result<ProcessDefinition, BpmnError> {
                     });
                 }
             },
-            "exclusiveGateway" => {
-                NodeKind::ExclusiveGateway { default_flow: el.attr("default").map(|d| FlowId(d.to_owned())) }
-            }
-            "inclusiveGateway" => {
-                NodeKind::InclusiveGateway { default_flow: el.attr("default").map(|d| FlowId(d.to_owned())) }
-            }
+            "exclusiveGateway" => NodeKind::ExclusiveGateway { default_flow: el.attr("default").map(FlowId::from) },
+            "inclusiveGateway" => NodeKind::InclusiveGateway { default_flow: el.attr("default").map(FlowId::from) },
             "parallelGateway" => NodeKind::ParallelGateway,
             _ => {
                 unsupported.push(format!("{} ({})", el.id(), el.name));
@@ -302,7 +298,7 @@ pub fn import(xml: &str) -> Result<ProcessDefinition, BpmnError> {
         };
         let c: NodeConfig = config(el)?;
         nodes.push(Node {
-            id: NodeId(required_attr(el, "id")?.to_owned()),
+            id: NodeId::from(required_attr(el, "id")?),
             name: el.attr("name").unwrap_or_default().to_owned(),
             kind,
             time_limit: c.time_limit,

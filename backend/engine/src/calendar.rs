@@ -283,6 +283,10 @@ impl Default for WorkCalendar {
     }
 }
 
+/// Up to this many working days a due date is found by walking day by day; beyond, by a binary
+/// search over [`WorkCalendar::working_days_between`]. Time limits are mostly a few days.
+const WALK_LIMIT: u32 = 31;
+
 fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
@@ -420,6 +424,9 @@ impl WorkCalendar {
         if n == 0 {
             return Some(date);
         }
+        if n <= WALK_LIMIT {
+            return self.walk_working_days(date, n);
+        }
         let want = i64::from(n);
         let count = |offset: u64| add_days(date, offset).map(|d| (d, self.working_days_between(date, d)));
         // Find an offset with enough working days, then the smallest such offset.
@@ -438,6 +445,26 @@ impl WorkCalendar {
             }
         }
         count(hi).map(|(d, _)| d)
+    }
+
+    /// [`WorkCalendar::nth_working_day_after`] for a small `n` (`n` > 0), day by day: the special
+    /// days ahead are read in one pass instead of counted again for every guess.
+    fn walk_working_days(&self, date: NaiveDate, n: u32) -> Option<NaiveDate> {
+        let mut special = self.special.range((Bound::Excluded(date), Bound::Unbounded)).peekable();
+        let (mut day, mut left) = (date, n);
+        loop {
+            day = day.succ_opt()?;
+            let working = match special.next_if(|(d, _)| **d == day) {
+                Some((_, s)) => matches!(s, Special::Work(_)),
+                None => !is_weekend(day),
+            };
+            if working {
+                left -= 1;
+                if left == 0 {
+                    return Some(day);
+                }
+            }
+        }
     }
 
     /// Due instant of `n` working days from `start` (see the module documentation): the close of

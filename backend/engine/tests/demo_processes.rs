@@ -395,7 +395,7 @@ fn drive(p: &Process, applicant: Value, data: Value, plan: &Plan) -> Run {
         let call = h.inst.pending_calls().next().cloned();
         if let Some(call) = call {
             h.ok("system", Action::ServiceResult { call_id: call.id, ok: true, detail: json!({ "number": "C-1" }) });
-            run.handled.push(call.node.0.clone());
+            run.handled.push(call.node.to_string());
             run.handlers.push(u("system"));
             continue;
         }
@@ -429,7 +429,7 @@ fn drive(p: &Process, applicant: Value, data: Value, plan: &Plan) -> Run {
         cmd.form_patch = (!patch.is_empty()).then_some(patch);
         h.try_cmd(cmd).unwrap_or_else(|e| panic!("{}: {actor} at {} refused: {e}", p.file, node.id));
         assert_eq!(h.inst.form, merged, "{}: the stored form is the checked one", p.file);
-        run.handled.push(node.id.0.clone());
+        run.handled.push(node.id.to_string());
         run.handlers.push(actor);
     }
     panic!("{}: the affair does not end", p.file);
@@ -579,7 +579,7 @@ fn meeting_room_booking_is_any_of_two_and_refuses_too_many_people() {
     assert_eq!(run.inst.status, InstanceStatus::Completed);
     assert_eq!(run.handled(), ["hq_review"]);
     // Both got the task; the first approval completes it and cancels the other.
-    let tasks: Vec<_> = run.inst.tasks.iter().filter(|t| t.node.0 == "hq_review").collect();
+    let tasks: Vec<_> = run.inst.tasks.iter().filter(|t| t.node.as_str() == "hq_review").collect();
     assert_eq!(tasks.len(), 2);
     assert_eq!(tasks.iter().filter(|t| t.result == Some(TaskResult::Approved)).count(), 1);
     assert_eq!(tasks.iter().filter(|t| t.status == TaskStatus::Cancelled).count(), 1);

@@ -207,8 +207,8 @@ fn interpret(h: &H, s: Step) -> (String, Action) {
     let pending: Vec<_> = h.inst.pending_tasks().cloned().collect();
     let task = (!pending.is_empty()).then(|| pending[usize::from(s.pick) % pending.len()].clone());
     let holder = task.as_ref().map(|t| match &t.assignee {
-        Some(a) => a.0.clone(),
-        None => t.candidates.first().map(|c| c.0.clone()).unwrap_or_default(),
+        Some(a) => a.to_string(),
+        None => t.candidates.first().map(|c| c.to_string()).unwrap_or_default(),
     });
     // One step in eight comes from someone random.
     let actor = |default: Option<String>| {
@@ -260,13 +260,13 @@ fn interpret(h: &H, s: Step) -> (String, Action) {
                 _ => None,
             });
             match added {
-                Some((by, t, user)) => (actor(Some(by.0)), Action::RemoveSigner { task: t, user }),
+                Some((by, t, user)) => (actor(Some(by.to_string())), Action::RemoveSigner { task: t, user }),
                 None => (actor(holder), Action::RemoveSigner { task: id, user: u(&someone(s.extra)) }),
             }
         }
         13 => match &h.inst.undo {
             Some(undo) if !s.extra.is_multiple_of(4) => {
-                let by = h.inst.task(undo.task).and_then(|t| t.assignee.clone()).map(|a| a.0);
+                let by = h.inst.task(undo.task).and_then(|t| t.assignee.clone()).map(|a| a.to_string());
                 (actor(by), Action::WithdrawTask { task: undo.task })
             }
             _ => (actor(holder), Action::WithdrawTask { task: id }),
@@ -305,7 +305,7 @@ fn drive_to_end(h: &mut H) {
         }
         let t = h.inst.pending_tasks().next().cloned().expect("a running affair has a pending task");
         match &t.assignee {
-            Some(a) => h.ok(&a.0.clone(), Action::Approve { task: t.id }),
+            Some(a) => h.ok(&a.to_string(), Action::Approve { task: t.id }),
             None => h.ok(&t.candidates[0].0.clone(), Action::Claim { task: t.id }),
         };
     }

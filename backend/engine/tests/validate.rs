@@ -29,12 +29,14 @@ type Found = (ErrorCode, Option<String>, Option<String>);
 fn errors(def: &ProcessDefinition) -> Vec<Found> {
     match validate(def) {
         Ok(()) => Vec::new(),
-        Err(es) => es.into_iter().map(|e| (e.code, e.node.map(|n| n.0), e.flow.map(|f| f.0))).collect(),
+        Err(es) => {
+            es.into_iter().map(|e| (e.code, e.node.map(|n| n.to_string()), e.flow.map(|f| f.to_string()))).collect()
+        }
     }
 }
 
 fn set_kind(def: &mut ProcessDefinition, id: &str, kind: NodeKind) {
-    def.nodes.iter_mut().find(|n| n.id.0 == id).unwrap().kind = kind;
+    def.nodes.iter_mut().find(|n| n.id.as_str() == id).unwrap().kind = kind;
 }
 
 #[test]
@@ -59,7 +61,7 @@ fn each_rule_names_the_culprit() {
         (
             "empty id",
             |mut b| {
-                b.def.flows[0].id = FlowId(String::new());
+                b.def.flows[0].id = FlowId::from("");
                 b
             },
             vec![(ErrorCode::EmptyId, None, n(""))],
@@ -68,8 +70,8 @@ fn each_rule_names_the_culprit() {
         (
             "no start",
             |mut b| {
-                b.def.nodes.retain(|n| n.id.0 != "s");
-                b.def.flows.retain(|f| f.from.0 != "s");
+                b.def.nodes.retain(|n| n.id.as_str() != "s");
+                b.def.flows.retain(|f| f.from.as_str() != "s");
                 b
             },
             vec![(ErrorCode::MissingStart, None, None)],
@@ -77,8 +79,8 @@ fn each_rule_names_the_culprit() {
         (
             "no end",
             |mut b| {
-                b.def.nodes.retain(|n| n.id.0 != "e");
-                b.def.flows.retain(|f| f.to.0 != "e");
+                b.def.nodes.retain(|n| n.id.as_str() != "e");
+                b.def.flows.retain(|f| f.to.as_str() != "e");
                 b
             },
             vec![(ErrorCode::MissingEnd, None, None)],
@@ -96,7 +98,7 @@ fn each_rule_names_the_culprit() {
         (
             "dead end",
             |mut b| {
-                b.def.flows.retain(|f| f.from.0 != "c");
+                b.def.flows.retain(|f| f.from.as_str() != "c");
                 b
             },
             vec![(ErrorCode::CannotReachEnd, n("c"), None)],
@@ -120,7 +122,7 @@ fn each_rule_names_the_culprit() {
         (
             "condition does not compile",
             |mut b| {
-                b.def.flows.iter_mut().find(|f| f.to.0 == "b").unwrap().condition = Some("form.days >".into());
+                b.def.flows.iter_mut().find(|f| f.to.as_str() == "b").unwrap().condition = Some("form.days >".into());
                 b
             },
             vec![(ErrorCode::InvalidCondition, n("g"), n("f3"))],
@@ -128,7 +130,7 @@ fn each_rule_names_the_culprit() {
         (
             "condition names an unknown variable",
             |mut b| {
-                b.def.flows.iter_mut().find(|f| f.to.0 == "b").unwrap().condition = Some("secret.x".into());
+                b.def.flows.iter_mut().find(|f| f.to.as_str() == "b").unwrap().condition = Some("secret.x".into());
                 b
             },
             vec![(ErrorCode::InvalidCondition, n("g"), n("f3"))],

@@ -180,7 +180,7 @@ pub async fn install(db: &Db) -> AppResult<usize> {
     let mut installed = 0;
     for d in defs.iter().filter(|d| !have.contains(&d.key)) {
         let mut def: ProcessDefinition = serde_json::from_value(d.definition.clone()).map_err(bad)?;
-        def.admins = admins.iter().map(|a| UserId(a.to_string())).collect();
+        def.admins = admins.iter().map(|a| UserId::from(a.to_string())).collect();
         let definition = serde_json::to_value(&def).map_err(bad)?;
         let report = crate::services::processes::check(&definition, &d.form);
         if !report.valid {

@@ -67,7 +67,7 @@ pub fn resolve_from_data(rule: &AssigneeRule, ctx: &ResolveContext<'_>) -> Optio
     match rule {
         AssigneeRule::Users { users } => Some(users.clone()),
         AssigneeRule::FormField { field } => Some(match ctx.form.get(field) {
-            Some(Value::String(s)) if !s.is_empty() => vec![UserId(s.clone())],
+            Some(Value::String(s)) if !s.is_empty() => vec![UserId::from(s.as_str())],
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(UserId::from).collect(),
             _ => Vec::new(),
         }),

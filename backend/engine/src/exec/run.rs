@@ -194,21 +194,24 @@ impl<'a> Run<'a> {
 
     /// Remove a token with its pending tasks and service call.
     pub fn cancel_token(&mut self, token: u32) {
-        let Some(idx) = self.token_index(token) else { return };
-        self.inst.tokens.remove(idx);
-        let ids: Vec<TaskId> = self
-            .inst
-            .tasks
-            .iter()
-            .filter(|t| t.token == token && t.status == TaskStatus::Pending)
-            .map(|t| t.id)
-            .collect();
-        for id in ids {
-            self.close_task(id, TaskStatus::Cancelled, TaskResult::Cancelled);
+        self.take_token(token);
+    }
+
+    /// [`Run::cancel_token`], handing the removed token back.
+    fn take_token(&mut self, token: u32) -> Option<Token> {
+        let idx = self.token_index(token)?;
+        let removed = self.inst.tokens.remove(idx);
+        let now = self.now;
+        for t in self.inst.tasks.iter_mut().filter(|t| t.token == token && t.status == TaskStatus::Pending) {
+            t.status = TaskStatus::Cancelled;
+            t.result = Some(TaskResult::Cancelled);
+            t.closed_at = Some(now);
+            self.events.push(Event::TaskClosed { task: t.id });
         }
         for c in self.inst.calls.iter_mut().filter(|c| c.token == token && c.status == CallStatus::Pending) {
             c.status = CallStatus::Cancelled;
         }
+        Some(removed)
     }
 
     pub fn cancel_all_tokens(&mut self) {
@@ -431,10 +434,10 @@ impl<'a> Run<'a> {
     }
 
     /// Who handled the previous user task on a path: its approvers, or the applicant at first.
-    fn previous_handlers(&self, trail: &[TrailEntry]) -> Vec<UserId> {
+    fn previous_handlers<'b>(&'b self, trail: &'b [TrailEntry]) -> &'b [UserId] {
         match trail.last() {
-            Some(e) => e.handlers.clone(),
-            None => vec![self.inst.applicant.clone()],
+            Some(e) => &e.handlers,
+            None => std::slice::from_ref(&self.inst.applicant),
         }
     }
 
@@ -572,9 +575,7 @@ impl<'a> Run<'a> {
     }
 
     fn complete_node(&mut self, token: u32) -> Result<(), ExecError> {
-        let Some(idx) = self.token_index(token) else { return Ok(()) };
-        let tok = self.inst.tokens[idx].clone();
-        self.cancel_token(token);
+        let Some(tok) = self.take_token(token) else { return Ok(()) };
         let node = self.node(&tok.node)?;
         let mut trail = tok.trail;
         if matches!(node.kind, NodeKind::UserTask { .. })

@@ -19,7 +19,7 @@ use tongban_engine::model::{
 use tongban_engine::validate::validate;
 
 pub fn u(s: &str) -> UserId {
-    UserId(s.to_owned())
+    UserId::from(s)
 }
 
 pub fn users(names: &[&str]) -> AssigneeRule {
@@ -163,20 +163,20 @@ impl B {
     }
     pub fn auto(mut self, id: &str) -> B {
         if let Some(NodeKind::UserTask { auto_approve_if_same_handler, .. }) =
-            self.def.nodes.iter_mut().find(|n| n.id.0 == id).map(|n| &mut n.kind)
+            self.def.nodes.iter_mut().find(|n| n.id.as_str() == id).map(|n| &mut n.kind)
         {
             *auto_approve_if_same_handler = true;
         }
         self
     }
     pub fn editable(mut self, id: &str, field: &str) -> B {
-        if let Some(n) = self.def.nodes.iter_mut().find(|n| n.id.0 == id) {
+        if let Some(n) = self.def.nodes.iter_mut().find(|n| n.id.as_str() == id) {
             n.field_access.insert(field.into(), FieldAccess::Editable);
         }
         self
     }
     pub fn limit(mut self, id: &str, hours: u32) -> B {
-        if let Some(n) = self.def.nodes.iter_mut().find(|n| n.id.0 == id) {
+        if let Some(n) = self.def.nodes.iter_mut().find(|n| n.id.as_str() == id) {
             n.time_limit = Some(TimeLimit { amount: hours, unit: tongban_engine::calendar::TimeUnit::Hours });
         }
         self
@@ -295,10 +295,10 @@ impl H {
             .pending_tasks()
             .map(|t| {
                 let who = match &t.assignee {
-                    Some(a) => a.0.clone(),
-                    None => t.candidates.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join("|"),
+                    Some(a) => a.to_string(),
+                    None => t.candidates.iter().map(UserId::as_str).collect::<Vec<_>>().join("|"),
                 };
-                (t.id, t.node.0.clone(), who)
+                (t.id, t.node.to_string(), who)
             })
             .collect()
     }

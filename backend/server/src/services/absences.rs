@@ -397,7 +397,7 @@ pub async fn handover(
         .map(|a| (a.id, a))
         .collect();
     let version_ids: HashSet<Uuid> = affairs.values().map(|a| a.process_version_id).collect();
-    let me = UserId(p.user_id.to_string());
+    let me = UserId::from(p.user_id.to_string());
     let administered: HashSet<Uuid> = process_version::Entity::find()
         .filter(process_version::Column::Id.is_in(version_ids))
         .all(db)

@@ -54,7 +54,7 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 }
 
 fn uid(u: Uuid) -> UserId {
-    UserId(u.to_string())
+    UserId::from(u.to_string())
 }
 
 fn parse_uid(u: &UserId) -> Option<Uuid> {
@@ -1591,7 +1591,7 @@ pub(crate) async fn act_as(
                 to: match (req_ref.return_to.unwrap_or(ReturnTo::Applicant), &req_ref.target_node_id) {
                     (ReturnTo::Applicant, _) => ReturnTarget::Applicant,
                     (ReturnTo::Previous, _) => ReturnTarget::Previous,
-                    (ReturnTo::Node, Some(n)) => ReturnTarget::Node(NodeId(n.clone())),
+                    (ReturnTo::Node, Some(n)) => ReturnTarget::Node(NodeId::from(n.as_str())),
                     (ReturnTo::Node, None) => {
                         return Err(AppError::field(
                             "target_node_id",

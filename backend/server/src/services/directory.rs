@@ -274,7 +274,7 @@ impl OrgDirectory {
         users
             .into_iter()
             .filter(|u| !self.inactive.contains(u) && self.user_dept.contains_key(u) && seen.insert(*u))
-            .map(|u| UserId(u.to_string()))
+            .map(|u| UserId::from(u.to_string()))
             .collect()
     }
 }
@@ -352,7 +352,7 @@ impl Directory for OrgDirectory {
             })
             .map(|a| a.deputy)
             .filter(|d| *d != user && !self.inactive.contains(d) && self.user_dept.contains_key(d))
-            .map(|d| UserId(d.to_string()))
+            .map(|d| UserId::from(d.to_string()))
     }
 }
 

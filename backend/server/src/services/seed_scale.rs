@@ -81,7 +81,7 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 }
 
 fn uid(u: Uuid) -> UserId {
-    UserId(u.to_string())
+    UserId::from(u.to_string())
 }
 
 /// A v7 id at `at` whose random part comes from the generator (reproducible, time-ordered).
