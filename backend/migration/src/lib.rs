@@ -23,6 +23,7 @@ mod m20261202_000017_process_diagrams;
 mod m20261202_000019_ops_alerts;
 mod m20261203_000020_sso;
 mod m20261203_000021_authz_version;
+mod m20261207_000022_calendar_version;
 
 /// The ordered list of all migrations.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000019_ops_alerts::Migration),
             Box::new(m20261203_000020_sso::Migration),
             Box::new(m20261203_000021_authz_version::Migration),
+            Box::new(m20261207_000022_calendar_version::Migration),
         ]
     }
 }

@@ -98,6 +98,7 @@ impl Application {
             search,
             hall: Arc::new(crate::services::hall::HallCache::default()),
             principals: Arc::new(crate::auth::principal::PrincipalCache::default()),
+            commands: Arc::new(crate::services::directory::CommandCache::default()),
             limits: Arc::new(crate::http::ratelimit::RateLimits::new(&settings.rate_limit)),
             settings: Arc::new(settings),
         };

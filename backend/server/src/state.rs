@@ -34,6 +34,9 @@ pub struct AppState {
     pub hall: Arc<crate::services::hall::HallCache>,
     /// Resolved principals of signed-in callers (see [`crate::auth::principal::PrincipalCache`]).
     pub principals: Arc<crate::auth::principal::PrincipalCache>,
+    /// The organisation tree and calendar commands read (see
+    /// [`crate::services::directory::CommandCache`]).
+    pub commands: Arc<crate::services::directory::CommandCache>,
     /// Request rate limits of this instance.
     pub limits: Arc<crate::http::ratelimit::RateLimits>,
 }

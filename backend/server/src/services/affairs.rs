@@ -20,7 +20,7 @@ use tongban_engine::form::{self, FieldAccess, FormDefinition};
 use tongban_engine::model::{NodeId, NodeKind, ProcessDefinition, TaskId, UserId};
 use uuid::Uuid;
 
-use super::directory::{Needs, OrgDirectory, all_active, collect_ids};
+use super::directory::{Needs, all_active, collect_ids};
 use super::{like_pattern, unique_to_conflict};
 use crate::access::{self, Facts, Op, Relation};
 use crate::audit::{self, AuditCtx, Entry};
@@ -39,7 +39,7 @@ use crate::entity::{
 };
 use crate::error::{AppError, AppResult, ErrorCode, FieldError, Msg};
 use crate::policy::{DataScope, Permission, Principal};
-use crate::services::{attachments, calendar, certificates, integrations, notifications, progress, requirements};
+use crate::services::{attachments, certificates, integrations, notifications, progress, requirements};
 use crate::state::AppState;
 use crate::time::now;
 
@@ -148,28 +148,29 @@ pub(crate) fn lower<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// Write the engine's tasks that changed into `tasks` and `task_candidates`.
+/// Write the engine's tasks that changed into `tasks` and `task_candidates`; returns the task
+/// ids of the affair by engine sequence number, as [`task_ids`] would read them afterwards. `old`
+/// is `None` for a new affair, which has no rows yet.
 async fn sync_tasks<C: ConnectionTrait>(
     db: &C,
     affair_id: Uuid,
     old: Option<&Instance>,
     new: &Instance,
     def: &ProcessDefinition,
-) -> AppResult<()> {
-    let existing: HashMap<i32, Uuid> = task::Entity::find()
-        .filter(task::Column::AffairId.eq(affair_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.seq, t.id))
-        .collect();
+) -> AppResult<HashMap<i32, Uuid>> {
+    let mut ids: HashMap<i32, Uuid> = match old {
+        Some(_) => task_ids(db, affair_id).await?,
+        None => HashMap::new(),
+    };
     for t in &new.tasks {
         let before = old.and_then(|o| o.task(t.id));
         if before == Some(t) {
             continue;
         }
         let seq = t.id.0 as i32;
-        let id = existing.get(&seq).copied().unwrap_or_else(Uuid::now_v7);
+        let known = ids.get(&seq).copied();
+        let id = known.unwrap_or_else(Uuid::now_v7);
+        ids.insert(seq, id);
         let row = task::ActiveModel {
             id: Set(id),
             affair_id: Set(affair_id),
@@ -204,13 +205,23 @@ async fn sync_tasks<C: ConnectionTrait>(
             .exec(db)
             .await?;
         if before.map(|b| &b.candidates) != Some(&t.candidates) {
-            task_candidate::Entity::delete_many().filter(task_candidate::Column::TaskId.eq(id)).exec(db).await?;
-            for c in t.candidates.iter().filter_map(parse_uid).collect::<HashSet<_>>() {
-                task_candidate::ActiveModel { task_id: Set(id), user_id: Set(c) }.insert(db).await?;
+            if known.is_some() {
+                task_candidate::Entity::delete_many().filter(task_candidate::Column::TaskId.eq(id)).exec(db).await?;
+            }
+            let rows: Vec<task_candidate::ActiveModel> = t
+                .candidates
+                .iter()
+                .filter_map(parse_uid)
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .map(|c| task_candidate::ActiveModel { task_id: Set(id), user_id: Set(c) })
+                .collect();
+            if !rows.is_empty() {
+                task_candidate::Entity::insert_many(rows).exec(db).await?;
             }
         }
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// The task ids of an affair by engine sequence number.
@@ -590,8 +601,7 @@ pub(crate) async fn submit_new(
     let mut needs =
         Needs::of(&def, &Instance::new(def.key.clone(), uid(p.user_id), Value::Null)).with(picked.iter().copied());
     collect_ids(&data, &mut needs.users);
-    let dir = OrgDirectory::load(&*txn, proc.department_id, needs).await?;
-    let cal = calendar::load(&*txn).await?;
+    let (dir, cal) = st.commands.load(&*txn, proc.department_id, needs).await?;
     let instance = Instance::new(def.key.clone(), uid(p.user_id), attrs);
     let cmd = Command {
         actor: uid(p.user_id),
@@ -600,7 +610,7 @@ pub(crate) async fn submit_new(
         form_patch: data.as_object().cloned(),
         now: now(),
     };
-    let out = execute(&def, &instance, &cmd, &dir, &cal).map_err(map_exec)?;
+    let out = execute(&def, &instance, &cmd, &dir, &*cal).map_err(map_exec)?;
     let t = now();
     let id = Uuid::now_v7();
     attachments::bind(&*txn, &form_def, &out.instance.form, p.user_id, id).await?;
@@ -632,7 +642,7 @@ pub(crate) async fn submit_new(
     }
     .insert(&*txn)
     .await?;
-    sync_tasks(&*txn, id, None, &out.instance, &def).await?;
+    let ids = sync_tasks(&*txn, id, None, &out.instance, &def).await?;
     enqueue(&*txn, id, &out.events).await?;
     let change = requirements::Change { affair: &row, process: &proc, def: &def, before: None, after: &out.instance };
     requirements::after_command(&*txn, st, p, &change).await?;
@@ -641,7 +651,7 @@ pub(crate) async fn submit_new(
     }
     let aref = notifications::AffairRef { id, number: &row.number, title: &row.title };
     notifications::submitted(&*txn, p.user_id, &aref).await?;
-    notifications::from_events(&*txn, &aref, &out.instance, &def, &out.events, &task_ids(&*txn, id).await?).await?;
+    notifications::from_events(&*txn, &aref, &out.instance, &def, &out.events, &ids).await?;
     audit::record(
         &*txn,
         ctx,
@@ -651,7 +661,7 @@ pub(crate) async fn submit_new(
         })),
     )
     .await?;
-    let view = view_of(&*txn, &st.signing, p, &row, &proc, &version, &out.instance, &def, &form_def).await?;
+    let view = view_with(&*txn, &st.signing, p, &row, &proc, &version, &out.instance, &def, &form_def, &ids).await?;
     let body = serde_json::to_value(&view).map_err(internal)?;
     if let Some((key, hash)) = idempotency {
         remember(&*txn, p.user_id, key, hash, 201, &body).await?;
@@ -670,6 +680,9 @@ struct Meta<'a> {
     idempotency: Option<(&'a str, &'a str)>,
     /// A hand-over (离职交接): an administrator moving a leaving user's tasks overrides nobody.
     handover: bool,
+    /// Answer 404 unless the caller may see the affair (checked on the state the command loads,
+    /// for callers that did not check it before).
+    check_visible: bool,
 }
 
 /// Run one command on an affair, retrying when another command committed first.
@@ -681,10 +694,13 @@ async fn run(
     build: &Build<'_>,
     meta: Meta<'_>,
 ) -> AppResult<(u16, Value)> {
-    let Meta { audit_action, comment, idempotency, handover } = meta;
+    let Meta { audit_action, comment, idempotency, handover, check_visible } = meta;
     for _ in 0..ATTEMPTS {
         let txn = st.db.write().await?;
         let l = load(&*txn, affair_id).await?;
+        if check_visible && !can_view(&*txn, p, &l.affair, &l.process).await? {
+            return Err(AppError::not_found());
+        }
         let (action, form_patch) = build(&l)?;
         let named: Vec<Uuid> = match &action {
             Action::Transfer { to, .. } | Action::Delegate { to, .. } => parse_uid(to).into_iter().collect(),
@@ -696,12 +712,11 @@ async fn run(
         if let Some(patch) = &form_patch {
             collect_ids(&Value::Object(patch.clone()), &mut needs.users);
         }
-        let dir = OrgDirectory::load(&*txn, l.process.department_id, needs).await?;
-        let cal = calendar::load(&*txn).await?;
+        let (dir, cal) = st.commands.load(&*txn, l.process.department_id, needs).await?;
         let patched = form_patch.is_some();
         let cmd =
             Command { actor: uid(p.user_id), action: action.clone(), comment: comment.clone(), form_patch, now: now() };
-        let out = execute(&l.def, &l.instance, &cmd, &dir, &cal).map_err(map_exec)?;
+        let out = execute(&l.def, &l.instance, &cmd, &dir, &*cal).map_err(map_exec)?;
         if patched {
             // Files newly named by the corrected form or the handler's patch must be the actor's.
             attachments::bind(&*txn, &l.form, &out.instance.form, p.user_id, affair_id).await?;
@@ -726,7 +741,7 @@ async fn run(
             drop(txn);
             continue;
         }
-        sync_tasks(&*txn, affair_id, Some(&l.instance), &out.instance, &l.def).await?;
+        let ids = sync_tasks(&*txn, affair_id, Some(&l.instance), &out.instance, &l.def).await?;
         enqueue(&*txn, affair_id, &out.events).await?;
         let mut row = l.affair.clone();
         row.status = status_of(&out.instance).to_owned();
@@ -752,7 +767,6 @@ async fn run(
             && let Some(before) = l.instance.task(*task)
             && before.assignee.as_ref() != Some(&uid(p.user_id))
         {
-            let ids = task_ids(&*txn, affair_id).await?;
             crate::services::supervision::handler_overridden(
                 &*txn,
                 &row,
@@ -765,7 +779,6 @@ async fn run(
             .await?;
         }
         let aref = notifications::AffairRef { id: affair_id, number: &l.affair.number, title: &l.affair.title };
-        let ids = task_ids(&*txn, affair_id).await?;
         notifications::from_events(&*txn, &aref, &out.instance, &l.def, &out.events, &ids).await?;
         audit::record(
             &*txn,
@@ -775,7 +788,8 @@ async fn run(
                 .after(&json!({ "status": status_of(&out.instance), "action": action, "comment": comment })),
         )
         .await?;
-        let view = view_of(&*txn, &st.signing, p, &row, &l.process, &l.version, &out.instance, &l.def, &l.form).await?;
+        let view = view_with(&*txn, &st.signing, p, &row, &l.process, &l.version, &out.instance, &l.def, &l.form, &ids)
+            .await?;
         let body = serde_json::to_value(&view).map_err(internal)?;
         if let Some((key, hash)) = idempotency {
             remember(&*txn, p.user_id, key, hash, 200, &body).await?;
@@ -1137,6 +1151,24 @@ async fn view_of<C: ConnectionTrait>(
     form_def: &FormDefinition,
 ) -> AppResult<AffairView> {
     let ids = task_ids(db, a.id).await?;
+    view_with(db, signing, p, a, proc, version, i, def, form_def, &ids).await
+}
+
+/// [`view_of`] with the affair's task ids by sequence number already known (a command that just
+/// wrote them).
+#[allow(clippy::too_many_arguments)]
+async fn view_with<C: ConnectionTrait>(
+    db: &C,
+    signing: &crate::signing::KeyRing,
+    p: &Principal,
+    a: &affair::Model,
+    proc: &process::Model,
+    version: &process_version::Model,
+    i: &Instance,
+    def: &ProcessDefinition,
+    form_def: &FormDefinition,
+    ids: &HashMap<i32, Uuid>,
+) -> AppResult<AffairView> {
     let me = uid(p.user_id);
     let is_applicant = a.applicant_id == p.user_id;
     let (seen, full) = visibility(p, a, proc, i, def, form_def);
@@ -1199,7 +1231,7 @@ async fn view_of<C: ConnectionTrait>(
         field_access,
         people: form_people,
         departments: form_departments,
-        tasks: i.tasks.iter().map(|t| task_view(a.id, t, &ids, def)).collect(),
+        tasks: i.tasks.iter().map(|t| task_view(a.id, t, ids, def)).collect(),
         history: i
             .history
             .iter()
@@ -1473,7 +1505,13 @@ pub async fn withdraw(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, no
         ctx,
         id,
         &build,
-        Meta { audit_action: "affair.withdraw", comment: note.comment, idempotency: None, handover: false },
+        Meta {
+            audit_action: "affair.withdraw",
+            comment: note.comment,
+            idempotency: None,
+            handover: false,
+            check_visible: false,
+        },
     )
     .await?
     .1)
@@ -1489,7 +1527,13 @@ pub async fn urge(st: &AppState, p: &Principal, ctx: &AuditCtx, id: Uuid, note: 
         ctx,
         id,
         &build,
-        Meta { audit_action: "affair.urge", comment: note.comment, idempotency: None, handover: false },
+        Meta {
+            audit_action: "affair.urge",
+            comment: note.comment,
+            idempotency: None,
+            handover: false,
+            check_visible: false,
+        },
     )
     .await?
     .1)
@@ -1517,7 +1561,13 @@ pub async fn resubmit(
         ctx,
         id,
         &build,
-        Meta { audit_action: "affair.resubmit", comment: req.comment, idempotency: None, handover: false },
+        Meta {
+            audit_action: "affair.resubmit",
+            comment: req.comment,
+            idempotency: None,
+            handover: false,
+            check_visible: false,
+        },
     )
     .await?
     .1)
@@ -1566,8 +1616,12 @@ pub(crate) async fn act_as(
     {
         return Ok(stored);
     }
-    let row = task_row(st, p, task_id).await?;
+    // Whether the caller may see the affair is checked in the command's transaction, on the
+    // state it loads anyway.
+    let row = task::Entity::find_by_id(task_id).one(st.db.conn()).await?.ok_or_else(AppError::not_found)?;
     if !all_active(st.db.conn(), &req.user_ids).await? {
+        // A task the caller may not see stays a 404.
+        ensure_visible(st, p, row.affair_id).await?;
         return Err(AppError::field("user_ids", "not_found", "所选人员不存在或已停用", "A chosen user does not exist"));
     }
     let seq = TaskId(row.seq as u32);
@@ -1664,7 +1718,7 @@ pub(crate) async fn act_as(
         ctx,
         row.affair_id,
         &build,
-        Meta { audit_action, comment: req.comment.clone(), idempotency: idem, handover },
+        Meta { audit_action, comment: req.comment.clone(), idempotency: idem, handover, check_visible: true },
     )
     .await
 }
@@ -1989,7 +2043,13 @@ pub async fn report_service_result(
         &ctx,
         affair_id,
         &build,
-        Meta { audit_action: "service.result", comment: None, idempotency: None, handover: false },
+        Meta {
+            audit_action: "service.result",
+            comment: None,
+            idempotency: None,
+            handover: false,
+            check_visible: false,
+        },
     )
     .await
     {

@@ -2,15 +2,17 @@
 //! positions and role grants loaded before a command runs (the engine itself does no I/O).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Statement};
+use tongban_engine::calendar::WorkCalendar;
 use tongban_engine::exec::{Directory, Instance, ResolveContext, resolve_from_data};
 use tongban_engine::model::{AssigneeRule, LeaderOf, NodeKind, ProcessDefinition, UserId};
 use uuid::Uuid;
 
 use crate::entity::{absence, department, position, role, user, user_role};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::policy::Scope;
 
 /// What a command's rules may ask about, so only that is loaded.
@@ -86,11 +88,85 @@ struct Grant {
     anchor: Option<Uuid>,
 }
 
-/// A snapshot of the organisation for one command.
-pub struct OrgDirectory {
+/// The department tree and the positions, which every command's rules read: loaded once per
+/// instance and shared until `authz_version.version` moves (triggers move it on every change to
+/// departments and positions, see the `authz_version` migration).
+pub struct OrgTree {
     parents: HashMap<Uuid, Option<Uuid>>,
     codes: HashMap<String, Uuid>,
     positions: Vec<position::Model>,
+}
+
+impl OrgTree {
+    async fn load<C: ConnectionTrait>(db: &C) -> AppResult<OrgTree> {
+        let mut parents = HashMap::new();
+        let mut codes = HashMap::new();
+        for d in department::Entity::find().all(db).await? {
+            parents.insert(d.id, d.parent_id);
+            codes.insert(d.code, d.id);
+        }
+        let positions = position::Entity::find().all(db).await?;
+        Ok(OrgTree { parents, codes, positions })
+    }
+}
+
+/// What commands read and seldom changes, kept per instance: the [`OrgTree`] under
+/// `authz_version.version` and the working-day calendar under `authz_version.calendar` (moved
+/// by triggers on `holiday_years`). A command reads both counters in one query, in its own
+/// transaction, and loads a part again only when its counter moved, so a change made through
+/// any instance, a restore or plain SQL is in force for the next command everywhere.
+#[derive(Default)]
+pub struct CommandCache {
+    tree: Mutex<Option<(i64, Arc<OrgTree>)>>,
+    calendar: Mutex<Option<(i64, Arc<WorkCalendar>)>>,
+}
+
+impl CommandCache {
+    /// The directory and calendar for a command, in the command's transaction `db`.
+    pub async fn load<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        process_department: Option<Uuid>,
+        needs: Needs,
+    ) -> AppResult<(OrgDirectory, Arc<WorkCalendar>)> {
+        let backend = db.get_database_backend();
+        let row = db
+            .query_one_raw(Statement::from_string(backend, "SELECT version, calendar FROM authz_version WHERE id = 1"))
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("authz_version has no row")))?;
+        let (org_version, calendar_version): (i64, i64) = (row.try_get("", "version")?, row.try_get("", "calendar")?);
+        // Loaded after the counter was read: a change committed in between is at worst loaded
+        // early and kept under the older counter, which the next command no longer matches.
+        let cached_tree = lock(&self.tree).as_ref().filter(|(v, _)| *v == org_version).map(|(_, t)| t.clone());
+        let tree = match cached_tree {
+            Some(t) => t,
+            None => {
+                let t = Arc::new(OrgTree::load(db).await?);
+                *lock(&self.tree) = Some((org_version, t.clone()));
+                t
+            }
+        };
+        let cached_cal = lock(&self.calendar).as_ref().filter(|(v, _)| *v == calendar_version).map(|(_, c)| c.clone());
+        let cal = match cached_cal {
+            Some(c) => c,
+            None => {
+                let c = Arc::new(crate::services::calendar::load(db).await?);
+                *lock(&self.calendar) = Some((calendar_version, c.clone()));
+                c
+            }
+        };
+        let dir = OrgDirectory::load(db, tree, process_department, needs).await?;
+        Ok((dir, cal))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A snapshot of the organisation for one command.
+pub struct OrgDirectory {
+    tree: Arc<OrgTree>,
     grants: HashMap<String, Vec<Grant>>,
     user_dept: HashMap<Uuid, Option<Uuid>>,
     inactive: HashSet<Uuid>,
@@ -110,22 +186,17 @@ struct Away {
 const ABSENCE_MARGIN: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 impl OrgDirectory {
-    /// Load what the rules can ask about: all departments and positions, the grants of the roles
-    /// the rules name, and the accounts of the people involved — not the whole user table.
-    pub async fn load<C: ConnectionTrait>(
+    /// Load what the rules can ask about on top of `tree` (all departments and positions): the
+    /// grants of the roles the rules name, the absences in force, and the accounts of the people
+    /// involved — not the whole user table.
+    async fn load<C: ConnectionTrait>(
         db: &C,
+        tree: Arc<OrgTree>,
         process_department: Option<Uuid>,
         needs: Needs,
     ) -> AppResult<OrgDirectory> {
         let Needs { role_codes, mut users } = needs;
-        let mut parents = HashMap::new();
-        let mut codes = HashMap::new();
-        for d in department::Entity::find().all(db).await? {
-            parents.insert(d.id, d.parent_id);
-            codes.insert(d.code, d.id);
-        }
-        let positions = position::Entity::find().all(db).await?;
-        users.extend(positions.iter().map(|p| p.user_id));
+        users.extend(tree.positions.iter().map(|p| p.user_id));
         let mut grants: HashMap<String, Vec<Grant>> = HashMap::new();
         if !role_codes.is_empty() {
             let roles: HashMap<Uuid, String> = role::Entity::find()
@@ -188,7 +259,7 @@ impl OrgDirectory {
                 }
             }
         }
-        Ok(OrgDirectory { parents, codes, positions, grants, user_dept, inactive, process_department, absences })
+        Ok(OrgDirectory { tree, grants, user_dept, inactive, process_department, absences })
     }
 
     /// The department and its ancestors, nearest first.
@@ -200,7 +271,7 @@ impl OrgDirectory {
                 break;
             }
             out.push(d);
-            cur = self.parents.get(&d).copied().flatten();
+            cur = self.tree.parents.get(&d).copied().flatten();
         }
         out
     }
@@ -209,6 +280,7 @@ impl OrgDirectory {
     fn nearest(&self, kind: &str, dept: Option<Uuid>) -> Vec<Uuid> {
         for d in self.chain(dept) {
             let found: Vec<Uuid> = self
+                .tree
                 .positions
                 .iter()
                 .filter(|p| p.kind == kind && p.department_id == Some(d))
@@ -223,7 +295,7 @@ impl OrgDirectory {
 
     fn supervises(&self, user: Uuid, dept: Uuid) -> bool {
         let chain = self.chain(Some(dept));
-        self.positions.iter().any(|p| {
+        self.tree.positions.iter().any(|p| {
             p.user_id == user && p.kind == "supervising_leader" && p.department_id.is_some_and(|d| chain.contains(&d))
         })
     }
@@ -244,7 +316,7 @@ impl OrgDirectory {
     fn departments(&self, of: &LeaderOf, ctx: &ResolveContext<'_>, applicant_dept: Option<Uuid>) -> Vec<Uuid> {
         match of {
             LeaderOf::ApplicantDepartment => applicant_dept.into_iter().collect(),
-            LeaderOf::Department(code) => self.codes.get(code).copied().into_iter().collect(),
+            LeaderOf::Department(code) => self.tree.codes.get(code).copied().into_iter().collect(),
             LeaderOf::ProcessDepartment => self.process_department.into_iter().collect(),
             LeaderOf::Field(key) => {
                 let ids: Vec<&str> = match ctx.form.get(key) {
@@ -252,7 +324,7 @@ impl OrgDirectory {
                     Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect(),
                     _ => Vec::new(),
                 };
-                ids.into_iter().filter_map(|s| s.parse().ok()).filter(|d| self.parents.contains_key(d)).collect()
+                ids.into_iter().filter_map(|s| s.parse().ok()).filter(|d| self.tree.parents.contains_key(d)).collect()
             }
         }
     }
@@ -298,6 +370,7 @@ impl Directory for OrgDirectory {
             }
             AssigneeRule::Position { kind } => {
                 let school_wide: Vec<Uuid> = self
+                    .tree
                     .positions
                     .iter()
                     .filter(|p| &p.kind == kind && p.department_id.is_none())
@@ -318,6 +391,7 @@ impl Directory for OrgDirectory {
                 .collect(),
             AssigneeRule::ClassCounsellor => match applicant_dept {
                 Some(d) => self
+                    .tree
                     .positions
                     .iter()
                     .filter(|p| p.kind == "counsellor" && p.department_id == Some(d))

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::audit::{self, AuditCtx, Entry};
 use crate::entity::{affair, process, process_version, task, task_candidate};
 use crate::error::AppResult;
-use crate::services::directory::{Needs, OrgDirectory};
+use crate::services::directory::Needs;
 use crate::services::notifications;
 use crate::state::AppState;
 use crate::time::now;
@@ -122,7 +122,7 @@ pub async fn sweep(st: &AppState) -> AppResult<usize> {
         if claimed.rows_affected != 1 {
             continue;
         }
-        let dir = OrgDirectory::load(&*txn, dept, Needs::users(users.iter().copied())).await?;
+        let (dir, _) = st.commands.load(&*txn, dept, Needs::users(users.iter().copied())).await?;
         let leaders: Vec<Uuid> = users.iter().flat_map(|u| dir.leader_of(*u)).collect();
         let body = format!("事务 {} 的“{}”环节已超过办理时限。", a.number, t.node_name);
         notifications::send(

@@ -11,6 +11,7 @@ mod archives;
 mod audit_chain;
 mod auth;
 mod certificates;
+mod command_cache;
 mod consult;
 mod errors;
 mod guides;
