@@ -276,6 +276,18 @@ pub async fn refresh(st: &AppState, ctx: &AuditCtx, token: &str, user_agent: Opt
     else {
         return Err(AppError::code(ErrorCode::RefreshTokenInvalid));
     };
+    // Every refresh of a session, and every revocation (`revoke_family`), locks the session's row
+    // before its refresh tokens: concurrent refreshes of one token then queue instead of
+    // deadlocking (the winner claiming the token, the losers revoking the family). SQLite's
+    // single writer serialises them anyway.
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE",
+            [rt.family_id.into()],
+        ))
+        .await?;
+    }
     let t = now();
     if rt.used_at.is_some() {
         // A rotated token came back: someone holds a copy. End the whole session.
