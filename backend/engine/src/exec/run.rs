@@ -107,10 +107,6 @@ impl<'a> Run<'a> {
         });
     }
 
-    pub fn task_mut(&mut self, id: TaskId) -> Option<&mut Task> {
-        self.inst.tasks.iter_mut().find(|t| t.id == id)
-    }
-
     pub fn is_pending(&self, id: TaskId) -> bool {
         self.inst.task(id).is_some_and(|t| t.status == TaskStatus::Pending)
     }
@@ -129,13 +125,8 @@ impl<'a> Run<'a> {
     /// Close a pending task (no-op otherwise).
     pub fn close_task(&mut self, id: TaskId, status: TaskStatus, result: TaskResult) {
         let now = self.now;
-        if let Some(t) = self.task_mut(id)
-            && t.status == TaskStatus::Pending
-        {
-            t.status = status;
-            t.result = Some(result);
-            t.closed_at = Some(now);
-            self.events.push(Event::TaskClosed { task: id });
+        if let Some(t) = self.inst.tasks.iter_mut().find(|t| t.id == id) {
+            close(t, now, status, result, &mut self.events);
         }
     }
 
@@ -202,11 +193,8 @@ impl<'a> Run<'a> {
         let idx = self.token_index(token)?;
         let removed = self.inst.tokens.remove(idx);
         let now = self.now;
-        for t in self.inst.tasks.iter_mut().filter(|t| t.token == token && t.status == TaskStatus::Pending) {
-            t.status = TaskStatus::Cancelled;
-            t.result = Some(TaskResult::Cancelled);
-            t.closed_at = Some(now);
-            self.events.push(Event::TaskClosed { task: t.id });
+        for t in self.inst.tasks.iter_mut().filter(|t| t.token == token) {
+            close(t, now, TaskStatus::Cancelled, TaskResult::Cancelled, &mut self.events);
         }
         for c in self.inst.calls.iter_mut().filter(|c| c.token == token && c.status == CallStatus::Pending) {
             c.status = CallStatus::Cancelled;
@@ -602,6 +590,16 @@ impl<'a> Run<'a> {
 
     fn cmd_actor_if_handler(&self, handlers: &[UserId]) -> Option<UserId> {
         handlers.iter().find(|h| *h == &self.cmd.actor).cloned()
+    }
+}
+
+/// Close `t` if it is pending (no-op otherwise), telling the server.
+fn close(t: &mut Task, now: DateTime<Utc>, status: TaskStatus, result: TaskResult, events: &mut Vec<Event>) {
+    if t.status == TaskStatus::Pending {
+        t.status = status;
+        t.result = Some(result);
+        t.closed_at = Some(now);
+        events.push(Event::TaskClosed { task: t.id });
     }
 }
 

@@ -137,8 +137,7 @@ impl CommandCache {
         let (org_version, calendar_version): (i64, i64) = (row.try_get("", "version")?, row.try_get("", "calendar")?);
         // Loaded after the counter was read: a change committed in between is at worst loaded
         // early and kept under the older counter, which the next command no longer matches.
-        let cached_tree = lock(&self.tree).as_ref().filter(|(v, _)| *v == org_version).map(|(_, t)| t.clone());
-        let tree = match cached_tree {
+        let tree = match fresh(&self.tree, org_version) {
             Some(t) => t,
             None => {
                 let t = Arc::new(OrgTree::load(db).await?);
@@ -146,8 +145,7 @@ impl CommandCache {
                 t
             }
         };
-        let cached_cal = lock(&self.calendar).as_ref().filter(|(v, _)| *v == calendar_version).map(|(_, c)| c.clone());
-        let cal = match cached_cal {
+        let cal = match fresh(&self.calendar, calendar_version) {
             Some(c) => c,
             None => {
                 let c = Arc::new(crate::services::calendar::load(db).await?);
@@ -162,6 +160,11 @@ impl CommandCache {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What `slot` holds, if it was loaded under `version`.
+fn fresh<T>(slot: &Mutex<Option<(i64, Arc<T>)>>, version: i64) -> Option<Arc<T>> {
+    lock(slot).as_ref().filter(|(v, _)| *v == version).map(|(_, x)| x.clone())
 }
 
 /// A snapshot of the organisation for one command.

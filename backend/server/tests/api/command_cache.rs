@@ -11,10 +11,6 @@ use tongban_server::entity::{holiday_year, position};
 use crate::db_test;
 use crate::helpers::{TestApp, Tokens};
 
-fn on(app: &TestApp, port: u16) -> TestApp {
-    TestApp { base: format!("http://127.0.0.1:{port}"), state: app.state.clone(), client: app.client.clone() }
-}
-
 async fn counters(app: &TestApp) -> (i64, i64) {
     let db = app.state.db.conn();
     let sql = "SELECT version, calendar FROM authz_version WHERE id = 1";
@@ -36,13 +32,7 @@ async fn apply(app: &TestApp, student: &Tokens) -> Value {
 }
 
 async fn commands_follow_every_change_on_every_instance(app: &TestApp) {
-    let mut settings = (*app.state.settings).clone();
-    settings.listen = "127.0.0.1:0".into();
-    let second = tongban_server::startup::Application::build(settings).await.expect("second instance");
-    let other = on(app, second.port());
-    let server = second.into_server();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    let (other, handle) = app.second_instance().await;
 
     let admin = app.login("it_admin").await;
     let student = app.login("student1").await;

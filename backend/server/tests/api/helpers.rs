@@ -58,6 +58,23 @@ pub struct TestApp {
 pub const PASSWORD: &str = "Tongban@2026";
 
 impl TestApp {
+    /// A second server instance on the same settings and database, running until the returned
+    /// handle stops it: a client of it, whose `state` is the second instance's own.
+    pub async fn second_instance(&self) -> (TestApp, actix_web::dev::ServerHandle) {
+        let mut settings = (*self.state.settings).clone();
+        settings.listen = "127.0.0.1:0".into();
+        let second = tongban_server::startup::Application::build(settings).await.expect("second instance");
+        let other = TestApp {
+            base: format!("http://127.0.0.1:{}", second.port()),
+            state: second.state.clone(),
+            client: self.client.clone(),
+        };
+        let server = second.into_server();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        (other, handle)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -10,10 +10,6 @@ use tongban_server::entity::{user, user_role};
 use crate::db_test;
 use crate::helpers::TestApp;
 
-fn on(app: &TestApp, port: u16) -> TestApp {
-    TestApp { base: format!("http://127.0.0.1:{port}"), state: app.state.clone(), client: app.client.clone() }
-}
-
 async fn version(app: &TestApp) -> i64 {
     use sea_orm::ConnectionTrait;
     let db = app.state.db.conn();
@@ -26,14 +22,7 @@ async fn version(app: &TestApp) -> i64 {
 }
 
 async fn grants_follow_every_change_on_every_instance(app: &TestApp) {
-    let mut settings = (*app.state.settings).clone();
-    settings.listen = "127.0.0.1:0".into();
-    let second = tongban_server::startup::Application::build(settings).await.expect("second instance");
-    let other = on(app, second.port());
-    let other_state = second.state.clone();
-    let server = second.into_server();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    let (other, handle) = app.second_instance().await;
 
     let admin = app.login("it_admin").await;
     let teacher = app.login("counsellor1").await;
@@ -47,7 +36,7 @@ async fn grants_follow_every_change_on_every_instance(app: &TestApp) {
         assert!(status == 403 || status == 404, "{status}: {}", r.body);
         before.push(status);
     }
-    assert!(!app.state.principals.is_empty() && !other_state.principals.is_empty(), "principals are kept");
+    assert!(!app.state.principals.is_empty() && !other.state.principals.is_empty(), "principals are kept");
 
     // The IT office gives the counsellor a user-desk role through the first instance …
     let desk = app

@@ -18,10 +18,6 @@ use crate::helpers::{TestApp, Tokens};
 const PER_STUDENT: usize = 8;
 
 /// The same API on another instance: `app` with another base URL.
-fn on(app: &TestApp, port: u16) -> TestApp {
-    TestApp { base: format!("http://127.0.0.1:{port}"), state: app.state.clone(), client: app.client.clone() }
-}
-
 async fn pending_task(app: &TestApp, who: &Tokens, affair: &str) -> Option<String> {
     let a = app.get(&format!("/api/v1/affairs/{affair}"), Some(&who.access)).await.expect(200).body;
     a["tasks"].as_array()?.iter().find(|t| t["status"] == "pending").and_then(|t| t["id"].as_str()).map(str::to_owned)
@@ -29,13 +25,7 @@ async fn pending_task(app: &TestApp, who: &Tokens, affair: &str) -> Option<Strin
 
 async fn two_instances_handle_each_thing_once_under_load(app: &TestApp) {
     enrolment_with_materials(app).await;
-    let mut settings = (*app.state.settings).clone();
-    settings.listen = "127.0.0.1:0".into();
-    let second = tongban_server::startup::Application::build(settings).await.expect("second instance");
-    let other = on(app, second.port());
-    let server = second.into_server();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    let (other, handle) = app.second_instance().await;
     let instances = [app, &other];
 
     // Submissions, all at once, alternating between the instances.
